@@ -1,0 +1,143 @@
+"""Typed configuration of a pretraining run.
+
+Every default lives here, and only here. A YAML preset (``vjepa/configs/*.yaml``) is a small diff over these
+defaults; ``vjepa pretrain --set key=value`` is a diff over the preset. The loader (``loader.py``) rejects unknown
+keys and wrong types, and ``validate`` checks the cross-field rules before any work starts.
+
+Defaults follow the official ``configs/pretrain/vitl16.yaml`` (facebookresearch/jepa) unless a field says
+otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from vjepa.masks.spec import VITL16_MASKS, MaskSpec
+
+
+@dataclass
+class ModelConfig:
+    arch: str = "vit_large"
+    """Encoder size from the registry (``vjepa models`` lists them), or ``custom`` with the fields below."""
+    embed_dim: int | None = None
+    """Overrides the width of the named size (required for ``custom``)."""
+    depth: int | None = None
+    """Overrides the number of blocks of the named size (required for ``custom``)."""
+    num_heads: int | None = None
+    """Overrides the number of heads of the named size (required for ``custom``)."""
+    mlp_ratio: float | None = None
+    """Overrides the MLP ratio of the named size."""
+    patch_size: int = 16
+    tubelet_size: int = 2
+    uniform_power: bool = True
+    """Split the sin-cos channels equally over t, h, w (official pretrain configs: true)."""
+    pred_depth: int = 12
+    pred_embed_dim: int = 384
+    pred_num_heads: int | None = None
+    """Predictor heads; null = the encoder's heads, as the official code does."""
+    zero_init_mask_tokens: bool = True
+    attention: str = "auto"
+    """``sdpa``, ``manual`` (matmul + softmax) or ``auto`` (manual for bf16 on CPU, where it is faster)."""
+
+
+@dataclass
+class SyntheticDataConfig:
+    num_videos: int = 2048
+    """Number of distinct procedurally generated clips (the dataset is deterministic by seed)."""
+    size: int = 64
+    """Side of the generated frames, in pixels, before the random resized crop."""
+    num_classes: int = 4
+    """Number of appearance classes (object shapes)."""
+    seed: int = 0
+
+
+@dataclass
+class DataConfig:
+    dataset: str = "synthetic"
+    """``synthetic`` (the embedded dataset, no download) or ``videos`` (CSV lists / folders)."""
+    paths: list[str] = field(default_factory=list)
+    """Index files or folders of videos, for ``dataset: videos``."""
+    weights: list[float] | None = None
+    """Sampling weight of each entry of ``paths`` (with replacement); null = natural proportions."""
+    num_frames: int = 16
+    frame_step: int = 4
+    crop_size: int = 224
+    random_resize_scale: tuple[float, float] = (0.3, 1.0)
+    random_resize_aspect_ratio: tuple[float, float] = (0.75, 1.35)
+    horizontal_flip: bool = True
+    num_workers: int = 0
+    synthetic: SyntheticDataConfig = field(default_factory=SyntheticDataConfig)
+
+
+@dataclass
+class OptimConfig:
+    batch_size: int = 3072
+    """Global batch: clips per optimizer step over all processes (official: 24 per GPU × 128 GPUs)."""
+    micro_batch_size: int | None = None
+    """Clips per forward pass and process; null = batch_size / world size. Smaller values accumulate gradients."""
+    epochs: int = 300
+    steps_per_epoch: int = 300
+    """Optimizer steps per "epoch" (official ``ipe``); an epoch is a schedule unit, not a pass over the data."""
+    schedule_horizon: float = 1.25
+    """Length of the lr / wd / EMA schedules as a multiple of the training length (official ``ipe_scale``).
+    With 1.25 training stops at 80% of every schedule, as the official recipe does."""
+    warmup_epochs: float = 40
+    start_lr: float = 0.0002
+    lr: float = 0.000625
+    final_lr: float = 1.0e-6
+    weight_decay: float = 0.04
+    final_weight_decay: float = 0.4
+    ema: tuple[float, float] = (0.998, 1.0)
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = 1.0e-8
+    clip_grad: float | None = 10.0
+    """Max gradient norm, applied separately to encoder and predictor; null disables clipping."""
+    clip_grad_during_warmup: bool = False
+    """The official code clips only after the warmup epochs; true clips from the first step."""
+
+
+@dataclass
+class LossConfig:
+    loss_exp: float = 1.0
+    """Exponent p of mean(|pred - target|^p) / p; 1 = L1 (official)."""
+    reg_coeff: float = 0.0
+    """Weight of the official variance regulariser (0 in every official config)."""
+
+
+@dataclass
+class MaskingConfig:
+    blocks: list[MaskSpec] = field(default_factory=lambda: [MaskSpec(**vars(m)) for m in VITL16_MASKS])
+    """One entry per mask configuration; the predictor gets one mask token per entry."""
+    equalize: str = "random_subset"
+    """How samples of a batch get equal token counts: ``random_subset`` (default, unbiased), ``truncate``
+    (official: keep the lowest indices) or ``none`` (batch size 1 only)."""
+
+
+@dataclass
+class RunConfig:
+    seed: int = 234
+    device: str = "auto"
+    """``auto`` (cuda if available, else cpu), ``cpu`` or ``cuda``."""
+    dtype: str = "auto"
+    """Autocast precision: ``auto`` (bf16 on GPU and on CPUs with bf16 support), ``bfloat16`` or ``float32``."""
+    max_steps: int | None = None
+    """Stop after this many optimizer steps (schedules still follow epochs × steps_per_epoch)."""
+    log_every: int = 10
+    checkpoint_every: int = 100
+    """Steps between writes of ``checkpoint-latest``."""
+    keep_every: int = 0
+    """Also keep a numbered checkpoint every N steps (0 = only the latest)."""
+    health_every: int = 50
+    """Steps between collapse checks (std and effective rank of the target features)."""
+    compile: bool = False
+    """``torch.compile`` the models (slow first step; off in tests)."""
+
+
+@dataclass
+class PretrainConfig:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    masks: MaskingConfig = field(default_factory=MaskingConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    run: RunConfig = field(default_factory=RunConfig)

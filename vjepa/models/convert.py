@@ -1,0 +1,165 @@
+"""Import of official facebookresearch/jepa checkpoints (``.pth.tar``) into our modules, strictly.
+
+Pretraining checkpoints hold ``encoder``, ``target_encoder`` and ``predictor`` state dicts whose keys start with
+``module.backbone.`` (DDP around the multi-mask wrapper); probe checkpoints hold ``classifier`` with ``module.``.
+Every key must map onto our modules and every shape must agree; nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from vjepa.errors import CheckpointError
+from vjepa.models.encoder import EncoderConfig, VideoEncoder
+from vjepa.models.io import load_state_strict, safe_torch_load
+from vjepa.models.pos_embed import sincos_3d
+from vjepa.models.predictor import Predictor
+from vjepa.models.probe import AttentiveClassifier, ProbeConfig
+from vjepa.models.registry import encoder_config, predictor_config
+
+PREFIXES = ("module.", "backbone.")
+
+
+def strip_prefixes(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Remove leading ``module.`` / ``backbone.`` (DDP and multi-mask wrappers) from every key."""
+    out = {}
+    for key, value in state.items():
+        while key.startswith(PREFIXES):
+            key = key.split(".", 1)[1]
+        out[key] = value
+    return out
+
+
+def _read_dict(path: str | os.PathLike, keys: tuple[str, ...]) -> dict[str, Any]:
+    ckpt = safe_torch_load(path)
+    if not isinstance(ckpt, dict):
+        raise CheckpointError(f"{path}: expected a checkpoint dict, found {type(ckpt).__name__}")
+    absent = [k for k in keys if k not in ckpt]
+    if absent:
+        found = ", ".join(sorted(map(str, ckpt))) or "nothing"
+        raise CheckpointError(f"{path}: not an official checkpoint of this kind: no {', '.join(absent)} (found {found})")
+    return ckpt
+
+
+def _depth(state: Mapping[str, torch.Tensor], prefix: str) -> int:
+    found = {int(m.group(1)) for k in state if (m := re.match(rf"{prefix}\.(\d+)\.", k))}
+    return max(found) + 1 if found else 0
+
+
+def _detect_uniform_power(table: torch.Tensor, grid: tuple[int, int, int], default: bool) -> bool:
+    """Which channel split produced a stored sin-cos table (the checkpoint does not say)."""
+    for candidate in (default, not default):
+        if torch.allclose(table.reshape(-1, table.shape[-1]), sincos_3d(table.shape[-1], grid, candidate), atol=1e-5):
+            return candidate
+    return default
+
+
+@dataclass
+class OfficialPretrain:
+    encoder: VideoEncoder
+    target_encoder: VideoEncoder
+    predictor: Predictor
+    meta: dict[str, Any] = field(default_factory=dict)
+    """Scalar entries of the checkpoint (epoch, loss, batch_size, world_size, lr)."""
+
+
+def check_arch(state: Mapping[str, torch.Tensor], cfg: EncoderConfig, path: Any, arch: str) -> None:
+    """One-line error when the checkpoint's encoder is not the size ``arch`` says."""
+    weight = state.get("patch_embed.proj.weight")
+    if weight is None:
+        raise CheckpointError(f"{path}: no patch_embed.proj.weight in the encoder state dict")
+    width, depth = weight.shape[0], _depth(state, "blocks")
+    if (width, depth) != (cfg.embed_dim, cfg.depth):
+        raise CheckpointError(
+            f"{path}: the checkpoint holds a width-{width}, depth-{depth} encoder but --arch {arch} is width "
+            f"{cfg.embed_dim}, depth {cfg.depth}; pass the right --arch, or --arch custom --embed-dim {width} "
+            f"--depth {depth} --num-heads H"
+        )
+    tokens = state["pos_embed"].shape[1] if "pos_embed" in state else cfg.num_tokens
+    if tokens != cfg.num_tokens:
+        raise CheckpointError(
+            f"{path}: pos_embed has {tokens} tokens but {cfg.num_frames} frames at {cfg.img_size}px give "
+            f"{cfg.num_tokens}; pass the pretraining --num-frames and --img-size"
+        )
+
+
+def load_official_pretrain(
+    path: str | os.PathLike,
+    arch: str,
+    *,
+    num_frames: int = 16,
+    img_size: int = 224,
+    tubelet_size: int = 2,
+    uniform_power: bool = True,
+    pred_num_heads: int | None = None,
+    attention: str = "auto",
+    **arch_overrides: Any,
+) -> OfficialPretrain:
+    """Build our encoder, target encoder and predictor from an official pretraining checkpoint.
+
+    Args:
+        path: ``jepa-latest.pth.tar`` or any file of that format.
+        arch: registry name of the encoder size (or ``custom`` with ``embed_dim``/``depth``/``num_heads``).
+        uniform_power: the channel split to assume; the stored table decides when it matches either split.
+        pred_num_heads: predictor heads (official: the encoder's heads).
+    """
+    ckpt = _read_dict(path, ("encoder", "target_encoder", "predictor"))
+    enc_state = strip_prefixes(ckpt["encoder"])
+    cfg = encoder_config(arch, num_frames=num_frames, img_size=img_size, tubelet_size=tubelet_size,
+                         uniform_power=uniform_power, attention=attention, **arch_overrides)
+    check_arch(enc_state, cfg, path, arch)
+    if "pos_embed" in enc_state:
+        detected = _detect_uniform_power(enc_state["pos_embed"], cfg.grid, uniform_power)
+        cfg = encoder_config(arch, num_frames=num_frames, img_size=img_size, tubelet_size=tubelet_size,
+                             uniform_power=detected, attention=attention, **arch_overrides)
+    encoders = {}
+    for key in ("encoder", "target_encoder"):
+        encoders[key] = VideoEncoder(cfg)
+        load_state_strict(encoders[key], strip_prefixes(ckpt[key]), f"{path} [{key}]")
+
+    pred_state = strip_prefixes(ckpt["predictor"])
+    embed = pred_state.get("predictor_embed.weight")
+    if embed is None:
+        raise CheckpointError(f"{path} [predictor]: no predictor_embed.weight")
+    num_tokens = sum(1 for k in pred_state if re.fullmatch(r"mask_tokens\.\d+", k))
+    pred_cfg = predictor_config(cfg, depth=_depth(pred_state, "predictor_blocks"), embed_dim=embed.shape[0],
+                                num_heads=pred_num_heads, num_mask_tokens=max(num_tokens, 1))
+    predictor = Predictor(pred_cfg)
+    load_state_strict(predictor, pred_state, f"{path} [predictor]")
+    meta = {k: v for k, v in ckpt.items() if isinstance(v, (int, float, str)) and not isinstance(v, bool)}
+    return OfficialPretrain(encoders["encoder"], encoders["target_encoder"], predictor, meta)
+
+
+def load_official_encoder(path: str | os.PathLike, arch: str, *, key: str = "target_encoder", **kwargs: Any
+                          ) -> VideoEncoder:
+    """The frozen backbone of official evaluation: ``target_encoder`` by default (the EMA weights)."""
+    loaded = load_official_pretrain(path, arch, **kwargs)
+    if key not in ("encoder", "target_encoder"):
+        raise CheckpointError(f"checkpoint key must be 'encoder' or 'target_encoder', got '{key}'")
+    return getattr(loaded, key)
+
+
+def load_official_probe(path: str | os.PathLike, num_heads: int, attention: str = "auto") -> AttentiveClassifier:
+    """An official attentive-probe checkpoint (key ``classifier``). Sizes are read from the weights; the number
+    of heads cannot be, and is the encoder's in the official evals."""
+    ckpt = _read_dict(path, ("classifier",))
+    state = strip_prefixes(ckpt["classifier"])
+    try:
+        query = state["pooler.query_tokens"]
+        linear = state["linear.weight"]
+        hidden = state["pooler.cross_attention_block.mlp.fc1.weight"].shape[0]
+    except KeyError as e:
+        raise CheckpointError(f"{path} [classifier]: missing {e.args[0]}; not an attentive-probe checkpoint") from None
+    dim = query.shape[-1]
+    cfg = ProbeConfig(embed_dim=dim, num_heads=num_heads, num_classes=linear.shape[0],
+                      depth=_depth(state, "pooler.blocks") + 1, mlp_ratio=hidden / dim,
+                      num_queries=query.shape[1], attention=attention)
+    probe = AttentiveClassifier(cfg)
+    load_state_strict(probe, state, f"{path} [classifier]")
+    return probe
