@@ -11,7 +11,6 @@ import json
 import os
 import pickle
 import tempfile
-import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -36,8 +35,9 @@ def safe_torch_load(path: str | os.PathLike) -> Any:
         raise CheckpointError(
             f"{path}: refused to unpickle (only tensors and plain values are loaded, weights_only=True): {first}"
         ) from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as e:
-        raise CheckpointError(f"{path}: not a readable PyTorch checkpoint (truncated or another format: {e})") from None
+    except Exception as e:  # noqa: BLE001 - arbitrary bytes raise anything from KeyError to RuntimeError
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise CheckpointError(f"{path}: not a readable PyTorch checkpoint (truncated or another format: {reason})") from None
 
 
 def atomic_write(path: str | os.PathLike, write: Any) -> None:

@@ -1,0 +1,132 @@
+"""Command line: ``vjepa pretrain | demo | convert | models``. Dispatch and argument parsing only."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from vjepa.errors import VjepaError
+
+
+def _cmd_pretrain(args: argparse.Namespace) -> int:
+    from vjepa.config import load_config
+    from vjepa.train.loop import pretrain
+
+    cfg = load_config(args.config, args.set)
+    out = args.out or str(Path("runs") / Path(args.config).stem)
+    summary = pretrain(cfg, out, progress=not args.no_progress)
+    print(json.dumps(summary))
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from vjepa.config import load_config
+    from vjepa.train.loop import pretrain
+
+    cfg = load_config("cpu_demo", args.set)
+    summary = pretrain(cfg, args.out, progress=not args.no_progress)
+    print(f"\nV-JEPA demo: {summary['steps']} steps on {summary['device']} ({summary['dtype']}), "
+          f"{summary['seconds']} s this run")
+    if summary["first_loss"] is not None:
+        print(f"loss {summary['first_loss']:.4f} -> {summary['final_loss']:.4f}")
+    print(f"outputs in {args.out}: metrics.jsonl, loss_curve.png, checkpoints/, export/ (the target encoder)")
+    return 0
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    from vjepa.models.registry import ARCHS, count_parameters
+
+    print(f"{'name':<14}{'width':>7}{'depth':>7}{'heads':>7}{'mlp':>8}{'patch':>7}{'params':>12}")
+    for name, spec in ARCHS.items():
+        params = count_parameters(name)
+        print(f"{name:<14}{spec.embed_dim:>7}{spec.depth:>7}{spec.num_heads:>7}{int(spec.embed_dim * spec.mlp_ratio):>8}"
+              f"{spec.patch_size:>7}{params / 1e6:>11.1f}M")
+    return 0
+
+
+def _cmd_convert(args: argparse.Namespace) -> int:
+    from vjepa.models.convert import load_official_pretrain, load_official_probe
+    from vjepa.models.io import save_modules
+
+    overrides = {k: getattr(args, k) for k in ("embed_dim", "depth", "num_heads", "mlp_ratio", "patch_size")}
+    loaded = load_official_pretrain(
+        args.checkpoint, args.arch, num_frames=args.num_frames, img_size=args.img_size,
+        tubelet_size=args.tubelet_size, uniform_power=args.uniform_power, pred_num_heads=args.pred_num_heads,
+        **overrides,
+    )
+    modules = {"encoder": loaded.encoder, "target_encoder": loaded.target_encoder, "predictor": loaded.predictor}
+    config = {"format": "vjepa-export/1", "source": str(args.checkpoint), "arch": args.arch,
+              "encoder": asdict(loaded.encoder.cfg), "predictor": asdict(loaded.predictor.cfg), "meta": loaded.meta}
+    if args.probe:
+        probe = load_official_probe(args.probe, num_heads=loaded.encoder.cfg.num_heads)
+        modules["probe"] = probe
+        config["probe"] = asdict(probe.cfg)
+    out = save_modules(args.out_dir, modules, config)
+    n_params = sum(p.numel() for p in loaded.encoder.parameters())
+    print(f"converted {args.checkpoint} ({args.arch}, encoder {n_params / 1e6:.2f}M parameters, "
+          f"uniform_power={loaded.encoder.cfg.uniform_power}) -> {out}/model.safetensors, {out}/config.json")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vjepa", description="V-JEPA: pretrain, evaluate and use video models.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("pretrain", help="pretrain V-JEPA from a config (resumes when OUT holds a checkpoint)")
+    p.add_argument("--config", required=True, help="YAML file, or a preset name (vitl16, cpu_demo, cpu_tiny, ...)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value")
+    p.add_argument("--out", help="output folder (default runs/<config name>)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_pretrain)
+
+    p = sub.add_parser("demo", help="pretrain a small model on the embedded dataset on CPU and report")
+    p.add_argument("--out", default="runs/demo")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("models", help="list the named model sizes and their parameter counts")
+    p.set_defaults(func=_cmd_models)
+
+    p = sub.add_parser("convert", help="convert official checkpoints to safetensors + JSON config")
+    conv = p.add_subparsers(dest="source", required=True)
+    c = conv.add_parser("official", help="a facebookresearch/jepa pretraining checkpoint (.pth.tar)")
+    c.add_argument("checkpoint", help="the .pth.tar file")
+    c.add_argument("out_dir", help="folder for model.safetensors and config.json")
+    c.add_argument("--arch", required=True, help="encoder size, e.g. vit_large, or 'custom' with the sizes below")
+    c.add_argument("--embed-dim", type=int)
+    c.add_argument("--depth", type=int)
+    c.add_argument("--num-heads", type=int)
+    c.add_argument("--mlp-ratio", type=float)
+    c.add_argument("--patch-size", type=int)
+    c.add_argument("--num-frames", type=int, default=16, help="pretraining clip length (default 16)")
+    c.add_argument("--img-size", type=int, default=224, help="pretraining resolution (default 224)")
+    c.add_argument("--tubelet-size", type=int, default=2)
+    c.add_argument("--no-uniform-power", dest="uniform_power", action="store_false",
+                   help="assume the class-default channel split (the stored table decides when it matches)")
+    c.add_argument("--pred-num-heads", type=int, help="predictor heads (default: the encoder's, as official)")
+    c.add_argument("--probe", help="also convert an official attentive-probe checkpoint")
+    c.set_defaults(func=_cmd_convert)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    try:
+        return args.func(args)
+    except VjepaError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""Building the pieces of a run from a validated config: device, precision, models, masks."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import torch
+
+from vjepa.config.schema import PretrainConfig
+from vjepa.errors import ConfigError
+from vjepa.models.encoder import VideoEncoder
+from vjepa.models.predictor import Predictor
+from vjepa.models.registry import encoder_config, predictor_config
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("run.device is 'cuda' but no CUDA device is available; use run.device=cpu or auto")
+    return torch.device(name)
+
+
+def cpu_has_bf16() -> bool:
+    """Native bf16 matmul support (avx512_bf16 or AMX), where bf16 autocast is ~2x faster than fp32."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
+    """``auto``: bf16 on GPUs and on CPUs with native bf16 matmuls (measured 2-2.4x faster than fp32 on the
+    project's CPU, docs/cpu-performance.md), fp32 elsewhere (bf16 is emulated and slow there)."""
+    if name == "auto":
+        use_bf16 = device.type == "cuda" or (device.type == "cpu" and cpu_has_bf16())
+        return torch.bfloat16 if use_bf16 else torch.float32
+    return {"float32": torch.float32, "bfloat16": torch.bfloat16}[name]
+
+
+def build_models(cfg: PretrainConfig) -> tuple[VideoEncoder, Predictor, VideoEncoder]:
+    """Encoder, predictor (one mask token per mask configuration) and the target encoder (a frozen copy)."""
+    m, d = cfg.model, cfg.data
+    enc_cfg = encoder_config(
+        m.arch, num_frames=d.num_frames, img_size=d.crop_size, tubelet_size=m.tubelet_size,
+        uniform_power=m.uniform_power, attention=m.attention, embed_dim=m.embed_dim, depth=m.depth,
+        num_heads=m.num_heads, mlp_ratio=m.mlp_ratio, patch_size=m.patch_size,
+    )
+    encoder = VideoEncoder(enc_cfg)
+    predictor = Predictor(predictor_config(
+        enc_cfg, depth=m.pred_depth, embed_dim=m.pred_embed_dim, num_heads=m.pred_num_heads,
+        num_mask_tokens=len(cfg.masks.blocks), zero_init_mask_tokens=m.zero_init_mask_tokens,
+    ))
+    target = copy.deepcopy(encoder)
+    for p in target.parameters():
+        p.requires_grad_(False)
+    return encoder, predictor, target

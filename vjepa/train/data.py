@@ -1,0 +1,86 @@
+"""The pretraining input pipeline: a pure function from (seed, step) to clips, whatever the number of workers.
+
+Global sample position p = step · batch_size + i. Position p belongs to data pass p // len(dataset), within which
+the order is a permutation seeded by (seed, pass); its augmentation draws from a generator seeded by (seed, p).
+Rank r of W takes a contiguous 1/W of every global batch. Resuming at step k therefore continues exactly where the
+run stopped, and the stored step is the whole data position.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from vjepa.config.schema import PretrainConfig
+from vjepa.errors import ConfigError
+
+
+def keyed_generator(*key: int) -> torch.Generator:
+    """A torch.Generator seeded from a tuple of non-negative integers (via numpy's SeedSequence hashing)."""
+    seed = int(np.random.SeedSequence(list(key)).generate_state(1, dtype=np.uint64)[0] >> 1)
+    return torch.Generator().manual_seed(seed)
+
+
+class PositionDataset(Dataset):
+    """Maps a global sample position to a transformed clip ``(C, T, H, W)`` float32."""
+
+    def __init__(self, dataset: Dataset, transform, seed: int) -> None:
+        self.dataset, self.transform, self.seed = dataset, transform, seed
+        self._perm: tuple[int, torch.Tensor] | None = None
+
+    def index_at(self, position: int) -> int:
+        data_pass, offset = divmod(position, len(self.dataset))
+        if self._perm is None or self._perm[0] != data_pass:
+            self._perm = (data_pass, torch.randperm(len(self.dataset), generator=keyed_generator(self.seed, data_pass)))
+        return int(self._perm[1][offset])
+
+    def __getitem__(self, position: int) -> torch.Tensor:
+        item = self.dataset[self.index_at(position)]
+        return self.transform(item["video"], keyed_generator(self.seed, 1 << 32, position))
+
+
+class PositionSampler(Sampler[int]):
+    """Infinite stream of this rank's sample positions, starting at ``start_step``."""
+
+    def __init__(self, start_step: int, batch_size: int, world_size: int = 1, rank: int = 0) -> None:
+        if batch_size % world_size:
+            raise ConfigError(f"optim.batch_size {batch_size} is not divisible by the world size {world_size}")
+        self.start_step, self.batch_size, self.world_size, self.rank = start_step, batch_size, world_size, rank
+
+    def __iter__(self) -> Iterator[int]:
+        per_rank = self.batch_size // self.world_size
+        step = self.start_step
+        while True:
+            first = step * self.batch_size + self.rank * per_rank
+            yield from range(first, first + per_rank)
+            step += 1
+
+
+def build_dataset(cfg: PretrainConfig) -> Dataset:
+    """The clip source named by ``data.dataset``."""
+    from vjepa.data.synthetic import SyntheticVideos  # data modules are only needed when training
+
+    data = cfg.data
+    if data.dataset == "synthetic":
+        syn = data.synthetic
+        return SyntheticVideos(num_videos=syn.num_videos, num_frames=data.num_frames, size=syn.size,
+                               num_classes=syn.num_classes, seed=syn.seed)
+    raise ConfigError(f"data.dataset '{data.dataset}' is not available in this version; use 'synthetic'")
+
+
+def build_loader(cfg: PretrainConfig, start_step: int, micro_batch_size: int, world_size: int = 1, rank: int = 0,
+                 pin_memory: bool = False) -> DataLoader:
+    """Infinite loader of (micro_batch, C, T, H, W) clips for this rank, from ``start_step`` on."""
+    from vjepa.data.transforms import TrainVideoTransform
+
+    data = cfg.data
+    transform = TrainVideoTransform(data.crop_size, scale=tuple(data.random_resize_scale),
+                                    ratio=tuple(data.random_resize_aspect_ratio), hflip=data.horizontal_flip)
+    samples = PositionDataset(build_dataset(cfg), transform, cfg.run.seed)
+    sampler = PositionSampler(start_step, cfg.optim.batch_size, world_size, rank)
+    return DataLoader(samples, batch_size=micro_batch_size, sampler=sampler, num_workers=data.num_workers,
+                      pin_memory=pin_memory, persistent_workers=data.num_workers > 0,
+                      prefetch_factor=4 if data.num_workers > 0 else None)

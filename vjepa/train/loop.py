@@ -1,0 +1,110 @@
+"""The pretraining loop: builds everything from a config, iterates, logs and checkpoints. No maths in here."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from vjepa.config import PretrainConfig, grad_accum_steps, save_resolved, to_dict, total_steps, validate
+from vjepa.errors import CheckpointError
+from vjepa.masks import MaskGenerator, grid_for
+from vjepa.models.io import save_modules
+from vjepa.models.registry import ARCHS
+from vjepa.train.build import build_models, resolve_device, resolve_dtype
+from vjepa.train.checkpoint import find_latest, load_into, read_checkpoint, save_checkpoint
+from vjepa.train.data import build_loader
+from vjepa.train.health import feature_health
+from vjepa.train.metrics_log import MetricsLog, plot_loss_curve
+from vjepa.train.optim import build_optimizer
+from vjepa.train.step import Batch, TrainState, autocast, train_step
+
+log = logging.getLogger("vjepa")
+
+
+def _check_resumable(ckpt: dict, cfg: PretrainConfig, path: Path) -> None:
+    """A checkpoint of another model or masking cannot be continued with this config."""
+    current = to_dict(cfg)
+    for section in ("model", "masks"):
+        if ckpt["config"].get(section) != current[section]:
+            raise CheckpointError(
+                f"{path} was written with a different '{section}' config; resume with the same config or use "
+                "another --out folder"
+            )
+
+
+def pretrain(cfg: PretrainConfig, out_dir: str | Path, *, progress: bool = True, world_size: int = 1,
+             rank: int = 0) -> dict:
+    """Pretrain V-JEPA as ``cfg`` says, writing into ``out_dir``; resumes from ``out_dir`` when it holds a
+    checkpoint (never starts over silently). Returns a summary dict."""
+    validate(cfg, world_size=world_size, known_archs=[*ARCHS, "custom"])
+    out = Path(out_dir)
+    device, dtype = resolve_device(cfg.run.device), resolve_dtype(cfg.run.dtype, device)
+    torch.manual_seed(cfg.run.seed)
+    encoder, predictor, target = (m.to(device) for m in build_models(cfg))
+    state = TrainState(encoder, predictor, target, build_optimizer(encoder, predictor, cfg.optim))
+    latest = find_latest(out)
+    if latest is not None:
+        ckpt = read_checkpoint(latest)
+        _check_resumable(ckpt, cfg, latest)
+        load_into(ckpt, state, latest)
+        log.info("resuming from %s at step %d", latest, state.step)
+    if rank == 0:
+        save_resolved(cfg, out / "config.yaml")
+
+    end = min(total_steps(cfg.optim), cfg.run.max_steps or total_steps(cfg.optim))
+    accum = grad_accum_steps(cfg.optim, world_size)
+    micro = cfg.optim.batch_size // world_size // accum
+    loader = iter(build_loader(cfg, state.step, micro, world_size, rank, pin_memory=device.type == "cuda"))
+    grid = grid_for(cfg.data.num_frames, cfg.data.crop_size, cfg.model.patch_size, cfg.model.tubelet_size)
+    masks = MaskGenerator(cfg.masks.blocks, grid, seed=cfg.run.seed, equalize=cfg.masks.equalize)
+    metrics_log = MetricsLog(out, resume_step=state.step) if rank == 0 else None
+    start_step, first_loss, last = state.step, None, None
+    bar = tqdm(total=end, initial=state.step, disable=not progress or rank != 0, desc="pretrain", unit="step")
+    started = time.perf_counter()
+    try:
+        while state.step < end:
+            tick = time.perf_counter()
+            batches = []
+            for j in range(accum):
+                video = next(loader).to(device, non_blocking=True)
+                ctx, tgt = masks(video.shape[0], step=state.step * accum + j, rank=rank)
+                batches.append(Batch(video, [c.to(device) for c in ctx], [t.to(device) for t in tgt]))
+            metrics = train_step(state, batches, cfg.optim, cfg.loss, dtype)
+            clips_per_s = cfg.optim.batch_size / (time.perf_counter() - tick)
+            first_loss = metrics.loss if first_loss is None else first_loss
+            last = metrics
+            bar.update(1)
+            bar.set_postfix(loss=f"{metrics.loss:.4f}", lr=f"{metrics.lr:.2e}", clips_s=f"{clips_per_s:.1f}")
+            if metrics_log is None:
+                continue
+            step = state.step
+            if step % cfg.run.log_every == 0 or step == end:
+                metrics_log.write(step, {**vars(metrics), "clips_per_s": clips_per_s, "world_size": world_size})
+            if cfg.run.health_every and step % cfg.run.health_every == 0:
+                with torch.no_grad(), autocast(device, dtype):
+                    health = feature_health(target(batches[-1].video))
+                metrics_log.write(step, {"feature_std": health.feature_std, "rankme": health.rankme})
+                if health.collapsed:
+                    tqdm.write(f"warning: step {step}: target features look collapsed "
+                               f"(std {health.feature_std:.3g}, effective rank {health.rankme:.1f})")
+            if step % cfg.run.checkpoint_every == 0 or step == end:
+                keep = bool(cfg.run.keep_every) and step % cfg.run.keep_every == 0
+                save_checkpoint(out, state, to_dict(cfg), keep=keep)
+    finally:
+        bar.close()
+        if metrics_log is not None:
+            metrics_log.close()
+
+    summary = {"steps": state.step, "steps_this_run": state.step - start_step,
+               "seconds": round(time.perf_counter() - started, 1), "first_loss": first_loss,
+               "final_loss": last.loss if last else None, "device": str(device), "dtype": str(dtype).split(".")[-1]}
+    if rank == 0:
+        plot_loss_curve(out / "metrics.jsonl", out / "loss_curve.png")
+        save_modules(out / "export", {"encoder": target},
+                     {"format": "vjepa-export/1", "encoder": vars(target.cfg), "source": "target_encoder",
+                      "step": state.step})
+    return summary
