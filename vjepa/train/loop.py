@@ -10,7 +10,7 @@ import torch
 from tqdm.auto import tqdm
 
 from vjepa.config import PretrainConfig, grad_accum_steps, save_resolved, to_dict, total_steps, validate
-from vjepa.errors import CheckpointError
+from vjepa.errors import CheckpointError, TrainingDiverged
 from vjepa.masks import MaskGenerator, grid_for
 from vjepa.models.io import save_modules
 from vjepa.models.registry import ARCHS
@@ -36,13 +36,20 @@ def _check_resumable(ckpt: dict, cfg: PretrainConfig, path: Path) -> None:
             )
 
 
+def all_finite(state: TrainState) -> bool:
+    """Whether every weight is finite (checked before a checkpoint overwrites the last good one)."""
+    tensors = [*state.encoder.parameters(), *state.predictor.parameters(), *state.target_encoder.parameters()]
+    return all(bool(torch.isfinite(t).all()) for t in tensors)
+
+
 def pretrain(cfg: PretrainConfig, out_dir: str | Path, *, progress: bool = True, world_size: int = 1,
              rank: int = 0) -> dict:
     """Pretrain V-JEPA as ``cfg`` says, writing into ``out_dir``; resumes from ``out_dir`` when it holds a
     checkpoint (never starts over silently). Returns a summary dict."""
     validate(cfg, world_size=world_size, known_archs=[*ARCHS, "custom"])
     out = Path(out_dir)
-    device, dtype = resolve_device(cfg.run.device), resolve_dtype(cfg.run.dtype, device)
+    device = resolve_device(cfg.run.device)
+    dtype = resolve_dtype(cfg.run.dtype, device)
     torch.manual_seed(cfg.run.seed)
     encoder, predictor, target = (m.to(device) for m in build_models(cfg))
     state = TrainState(encoder, predictor, target, build_optimizer(encoder, predictor, cfg.optim))
@@ -73,7 +80,12 @@ def pretrain(cfg: PretrainConfig, out_dir: str | Path, *, progress: bool = True,
                 video = next(loader).to(device, non_blocking=True)
                 ctx, tgt = masks(video.shape[0], step=state.step * accum + j, rank=rank)
                 batches.append(Batch(video, [c.to(device) for c in ctx], [t.to(device) for t in tgt]))
-            metrics = train_step(state, batches, cfg.optim, cfg.loss, dtype)
+            try:
+                metrics = train_step(state, batches, cfg.optim, cfg.loss, dtype)
+            except TrainingDiverged as e:
+                kept = find_latest(out)
+                where = f"the last good checkpoint is {kept}" if kept else "no checkpoint was written yet"
+                raise TrainingDiverged(f"{e}; {where}") from None
             clips_per_s = cfg.optim.batch_size / (time.perf_counter() - tick)
             first_loss = metrics.loss if first_loss is None else first_loss
             last = metrics
@@ -93,6 +105,8 @@ def pretrain(cfg: PretrainConfig, out_dir: str | Path, *, progress: bool = True,
                                f"(std {health.feature_std:.3g}, effective rank {health.rankme:.1f})")
             if step % cfg.run.checkpoint_every == 0 or step == end:
                 keep = bool(cfg.run.keep_every) and step % cfg.run.keep_every == 0
+                if not all_finite(state):
+                    raise TrainingDiverged(f"non-finite weights at step {step}; not saved over {find_latest(out)}")
                 save_checkpoint(out, state, to_dict(cfg), keep=keep)
     finally:
         bar.close()
