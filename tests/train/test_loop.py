@@ -37,8 +37,10 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, monkeypatch):
     real_build_loader = loop.build_loader
 
     def poisoned_loader(*args, **kwargs):
-        for i, video in enumerate(real_build_loader(*args, **kwargs)):
-            yield video.fill_(float("nan")) if i == 2 else video  # the 3rd micro-batch (step 3) is NaN
+        for i, batch in enumerate(real_build_loader(*args, **kwargs)):
+            if i == 2:  # the 3rd micro-batch (step 3) is NaN
+                batch["video"].fill_(float("nan"))
+            yield batch
 
     monkeypatch.setattr(loop, "build_loader", poisoned_loader)
     cfg = tiny("run.max_steps=6", "optim.micro_batch_size=null")

@@ -53,6 +53,8 @@ def save_checkpoint(out_dir: str | Path, state: TrainState, config: dict, extra:
         "predictor": state.predictor.state_dict(),
         "target_encoder": state.target_encoder.state_dict(),
         "optimizer": state.optimizer.state_dict(),
+        "scaler": None,  # bf16 autocast needs no loss scaling; kept for the official layout
+        "data_position": {"step": state.step, "note": "data order, masks and augmentations are functions of step"},
         "rng": rng_states(),
         "config": config,
         "extra": extra or {},

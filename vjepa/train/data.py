@@ -25,7 +25,7 @@ def keyed_generator(*key: int) -> torch.Generator:
 
 
 class PositionDataset(Dataset):
-    """Maps a global sample position to a transformed clip ``(C, T, H, W)`` float32."""
+    """Maps a global sample position to ``{"video": (C, T, H, W) float32, "position", "failures"}``."""
 
     def __init__(self, dataset: Dataset, transform, seed: int) -> None:
         self.dataset, self.transform, self.seed = dataset, transform, seed
@@ -37,9 +37,10 @@ class PositionDataset(Dataset):
             self._perm = (data_pass, torch.randperm(len(self.dataset), generator=keyed_generator(self.seed, data_pass)))
         return int(self._perm[1][offset])
 
-    def __getitem__(self, position: int) -> torch.Tensor:
+    def __getitem__(self, position: int) -> dict:
         item = self.dataset[self.index_at(position)]
-        return self.transform(item["video"], keyed_generator(self.seed, 1 << 32, position))
+        video = self.transform(item["video"], keyed_generator(self.seed, 1 << 32, position))
+        return {"video": video, "position": position, "failures": item.get("failures", [])}
 
 
 class PositionSampler(Sampler[int]):
@@ -73,14 +74,20 @@ def build_dataset(cfg: PretrainConfig) -> Dataset:
 
 def build_loader(cfg: PretrainConfig, start_step: int, micro_batch_size: int, world_size: int = 1, rank: int = 0,
                  pin_memory: bool = False) -> DataLoader:
-    """Infinite loader of (micro_batch, C, T, H, W) clips for this rank, from ``start_step`` on."""
+    """Infinite loader of this rank's micro-batches from ``start_step`` on: dicts with ``video`` (B, C, T, H, W),
+    ``ctx_idx`` / ``tgt_idx`` (per mask configuration, (B, K_i) / (B, M_i)), ``step`` and ``failures``."""
     from vjepa.data.transforms import TrainVideoTransform
+    from vjepa.masks import MaskCollator, MaskGenerator, grid_for
 
     data = cfg.data
     transform = TrainVideoTransform(data.crop_size, scale=tuple(data.random_resize_scale),
                                     ratio=tuple(data.random_resize_aspect_ratio), hflip=data.horizontal_flip)
     samples = PositionDataset(build_dataset(cfg), transform, cfg.run.seed)
     sampler = PositionSampler(start_step, cfg.optim.batch_size, world_size, rank)
+    grid = grid_for(data.num_frames, data.crop_size, cfg.model.patch_size, cfg.model.tubelet_size)
+    masks = MaskGenerator(cfg.masks.blocks, grid, seed=cfg.run.seed, equalize=cfg.masks.equalize)
+    collate = MaskCollator(masks, cfg.optim.batch_size, micro_batch_size, world_size, rank)
     return DataLoader(samples, batch_size=micro_batch_size, sampler=sampler, num_workers=data.num_workers,
+                      collate_fn=collate,
                       pin_memory=pin_memory, persistent_workers=data.num_workers > 0,
                       prefetch_factor=4 if data.num_workers > 0 else None)

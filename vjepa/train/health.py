@@ -33,5 +33,5 @@ def feature_health(features: torch.Tensor, max_rows: int = 4096) -> Health:
     s = torch.linalg.svdvals(x)
     p = s / s.sum().clamp_min(1e-12) + 1e-7
     rank = torch.exp(-(p * p.log()).sum()).item()
-    collapsed = std < MIN_FEATURE_STD or rank < max(1.0, MIN_RANK_FRACTION * min(x.shape))
+    collapsed = std < MIN_FEATURE_STD or rank < max(1.5, MIN_RANK_FRACTION * min(x.shape))
     return Health(std, rank, collapsed)

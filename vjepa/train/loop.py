@@ -11,7 +11,6 @@ from tqdm.auto import tqdm
 
 from vjepa.config import PretrainConfig, grad_accum_steps, save_resolved, to_dict, total_steps, validate
 from vjepa.errors import CheckpointError, TrainingDiverged
-from vjepa.masks import MaskGenerator, grid_for
 from vjepa.models.io import save_modules
 from vjepa.models.registry import ARCHS
 from vjepa.train.build import build_models, resolve_device, resolve_dtype
@@ -66,8 +65,6 @@ def pretrain(cfg: PretrainConfig, out_dir: str | Path, *, progress: bool = True,
     accum = grad_accum_steps(cfg.optim, world_size)
     micro = cfg.optim.batch_size // world_size // accum
     loader = iter(build_loader(cfg, state.step, micro, world_size, rank, pin_memory=device.type == "cuda"))
-    grid = grid_for(cfg.data.num_frames, cfg.data.crop_size, cfg.model.patch_size, cfg.model.tubelet_size)
-    masks = MaskGenerator(cfg.masks.blocks, grid, seed=cfg.run.seed, equalize=cfg.masks.equalize)
     metrics_log = MetricsLog(out, resume_step=state.step) if rank == 0 else None
     start_step, first_loss, last = state.step, None, None
     bar = tqdm(total=end, initial=state.step, disable=not progress or rank != 0, desc="pretrain", unit="step")
@@ -76,10 +73,10 @@ def pretrain(cfg: PretrainConfig, out_dir: str | Path, *, progress: bool = True,
         while state.step < end:
             tick = time.perf_counter()
             batches = []
-            for j in range(accum):
-                video = next(loader).to(device, non_blocking=True)
-                ctx, tgt = masks(video.shape[0], step=state.step * accum + j, rank=rank)
-                batches.append(Batch(video, [c.to(device) for c in ctx], [t.to(device) for t in tgt]))
+            for _ in range(accum):
+                mb = next(loader)
+                batches.append(Batch(mb["video"].to(device, non_blocking=True),
+                                     [c.to(device) for c in mb["ctx_idx"]], [t.to(device) for t in mb["tgt_idx"]]))
             try:
                 metrics = train_step(state, batches, cfg.optim, cfg.loss, dtype)
             except TrainingDiverged as e:
