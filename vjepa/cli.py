@@ -9,6 +9,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from vjepa.data.check import add_check_parser
 from vjepa.errors import VjepaError
 
 
@@ -16,7 +17,16 @@ def _cmd_pretrain(args: argparse.Namespace) -> int:
     from vjepa.config import load_config
     from vjepa.train.loop import pretrain
 
-    cfg = load_config(args.config, args.set)
+    overrides = list(args.set)
+    if args.data:  # real videos instead of the embedded dataset
+        overrides += ["data.dataset=videos", f"data.paths={json.dumps(args.data)}"]
+    if args.data_weights:
+        try:
+            weights = [float(w) for w in args.data_weights.split(",")]
+        except ValueError:
+            raise VjepaError(f"--data-weights {args.data_weights!r}: give comma-separated numbers, e.g. 0.3,0.7") from None
+        overrides.append(f"data.weights={json.dumps(weights)}")
+    cfg = load_config(args.config, overrides)
     out = args.out or str(Path("runs") / Path(args.config).stem)
     summary = pretrain(cfg, out, progress=not args.no_progress)
     print(json.dumps(summary))
@@ -81,6 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", required=True, help="YAML file, or a preset name (vitl16, cpu_demo, cpu_tiny, ...)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value")
     p.add_argument("--out", help="output folder (default runs/<config name>)")
+    p.add_argument("--data", action="append", default=[], metavar="PATH",
+                   help="pretrain on videos: a CSV list ('path label' lines) or a folder; repeat to mix datasets")
+    p.add_argument("--data-weights", metavar="W1,W2,...",
+                   help="sampling weight of each --data entry (with replacement); default: natural proportions")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_pretrain)
 
@@ -89,6 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_cmd_demo)
+
+    add_check_parser(sub)
 
     p = sub.add_parser("models", help="list the named model sizes and their parameter counts")
     p.set_defaults(func=_cmd_models)

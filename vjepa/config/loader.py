@@ -271,6 +271,10 @@ def validate(cfg: PretrainConfig, world_size: int = 1, known_archs: Collection[s
     span("data.random_resize_scale", d.random_resize_scale)
     span("data.random_resize_aspect_ratio", d.random_resize_aspect_ratio, None)
     choice("data.dataset", d.dataset, ("synthetic", "videos"))
+    choice("data.short_video", d.short_video, ("official", "loop", "skip"))
+    _need(0.0 <= d.max_bad_fraction <= 1.0, f"data.max_bad_fraction {d.max_bad_fraction} must be in [0, 1]")
+    _need(d.max_retries >= 0 and d.decode_timeout_s > 0,
+          "data.max_retries must be >= 0 and data.decode_timeout_s > 0")
     _need(d.dataset != "videos" or bool(d.paths), "data.dataset 'videos' needs data.paths (CSV lists or folders)")
     _need(d.weights is None or len(d.weights) == len(d.paths), f"data.weights has {len(d.weights or ())} entries "
           f"but data.paths has {len(d.paths)}; give one weight per path, or null")

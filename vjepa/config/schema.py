@@ -66,6 +66,17 @@ class DataConfig:
     random_resize_aspect_ratio: tuple[float, float] = (0.75, 1.35)
     horizontal_flip: bool = True
     num_workers: int = 0
+    short_video: str = "official"
+    """Videos shorter than a clip: ``official`` (pad with the last frame), ``loop`` (wrap around, true step) or
+    ``skip`` (treated as a bad file)."""
+    filter_short_videos: bool = False
+    """Official option: treat videos shorter than num_frames × frame_step as bad files."""
+    max_retries: int = 10
+    """Replacement samples drawn after a file fails to load, before the item fails."""
+    max_bad_fraction: float = 0.5
+    """The run stops when more than this fraction of loads (per loader process) failed."""
+    decode_timeout_s: float = 30.0
+    """Time bound for opening and decoding one file."""
     synthetic: SyntheticDataConfig = field(default_factory=SyntheticDataConfig)
 
 

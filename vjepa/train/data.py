@@ -38,7 +38,10 @@ class PositionDataset(Dataset):
         return int(self._perm[1][offset])
 
     def __getitem__(self, position: int) -> dict:
-        item = self.dataset[self.index_at(position)]
+        index = self.index_at(position)
+        if hasattr(self.dataset, "set_epoch"):  # runs in the loader worker, on its own copy of the dataset
+            self.dataset.set_epoch(position // len(self.dataset))
+        item = self.dataset[index]
         video = self.transform(item["video"], keyed_generator(self.seed, 1 << 32, position))
         return {"video": video, "position": position, "failures": item.get("failures", [])}
 
@@ -69,11 +72,21 @@ def build_dataset(cfg: PretrainConfig) -> Dataset:
         syn = data.synthetic
         return SyntheticVideos(num_videos=syn.num_videos, num_frames=data.num_frames, size=syn.size,
                                num_classes=syn.num_classes, seed=syn.seed)
-    raise ConfigError(f"data.dataset '{data.dataset}' is not available in this version; use 'synthetic'")
+    if data.dataset == "videos":
+        from vjepa.data.index import read_index
+        from vjepa.data.video_dataset import VideoDataset
+
+        return VideoDataset.mixed(
+            [read_index(path) for path in data.paths], data.weights, frames_per_clip=data.num_frames,
+            frame_step=data.frame_step, filter_short_videos=data.filter_short_videos, short_video=data.short_video,
+            max_retries=data.max_retries, timeout_s=data.decode_timeout_s, max_bad_fraction=data.max_bad_fraction,
+            seed=cfg.run.seed,
+        )
+    raise ConfigError(f"data.dataset '{data.dataset}' is unknown; use 'synthetic' or 'videos'")
 
 
-def build_loader(cfg: PretrainConfig, start_step: int, micro_batch_size: int, world_size: int = 1, rank: int = 0,
-                 pin_memory: bool = False) -> DataLoader:
+def build_loader(cfg: PretrainConfig, dataset: Dataset, start_step: int, micro_batch_size: int, world_size: int = 1,
+                 rank: int = 0, pin_memory: bool = False) -> DataLoader:
     """Infinite loader of this rank's micro-batches from ``start_step`` on: dicts with ``video`` (B, C, T, H, W),
     ``ctx_idx`` / ``tgt_idx`` (per mask configuration, (B, K_i) / (B, M_i)), ``step`` and ``failures``."""
     from vjepa.data.transforms import TrainVideoTransform
@@ -82,7 +95,7 @@ def build_loader(cfg: PretrainConfig, start_step: int, micro_batch_size: int, wo
     data = cfg.data
     transform = TrainVideoTransform(data.crop_size, scale=tuple(data.random_resize_scale),
                                     ratio=tuple(data.random_resize_aspect_ratio), hflip=data.horizontal_flip)
-    samples = PositionDataset(build_dataset(cfg), transform, cfg.run.seed)
+    samples = PositionDataset(dataset, transform, cfg.run.seed)
     sampler = PositionSampler(start_step, cfg.optim.batch_size, world_size, rank)
     grid = grid_for(data.num_frames, data.crop_size, cfg.model.patch_size, cfg.model.tubelet_size)
     masks = MaskGenerator(cfg.masks.blocks, grid, seed=cfg.run.seed, equalize=cfg.masks.equalize)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from vjepa.models.io import save_modules
 from vjepa.models.registry import ARCHS
 from vjepa.train.build import build_models, resolve_device, resolve_dtype
 from vjepa.train.checkpoint import find_latest, load_into, read_checkpoint, save_checkpoint
-from vjepa.train.data import build_loader
+from vjepa.train.data import build_dataset, build_loader
 from vjepa.train.health import feature_health
 from vjepa.train.metrics_log import MetricsLog, plot_loss_curve
 from vjepa.train.optim import build_optimizer
@@ -46,6 +47,7 @@ def pretrain(cfg: PretrainConfig, out_dir: str | Path, *, progress: bool = True,
     """Pretrain V-JEPA as ``cfg`` says, writing into ``out_dir``; resumes from ``out_dir`` when it holds a
     checkpoint (never starts over silently). Returns a summary dict."""
     validate(cfg, world_size=world_size, known_archs=[*ARCHS, "custom"])
+    dataset = build_dataset(cfg)  # before any heavy work: a missing index fails fast
     out = Path(out_dir)
     device = resolve_device(cfg.run.device)
     dtype = resolve_dtype(cfg.run.dtype, device)
@@ -64,7 +66,8 @@ def pretrain(cfg: PretrainConfig, out_dir: str | Path, *, progress: bool = True,
     end = min(total_steps(cfg.optim), cfg.run.max_steps or total_steps(cfg.optim))
     accum = grad_accum_steps(cfg.optim, world_size)
     micro = cfg.optim.batch_size // world_size // accum
-    loader = iter(build_loader(cfg, state.step, micro, world_size, rank, pin_memory=device.type == "cuda"))
+    loader = iter(build_loader(cfg, dataset, state.step, micro, world_size, rank, pin_memory=device.type == "cuda"))
+    bad_files: dict[str, str] = {}
     metrics_log = MetricsLog(out, resume_step=state.step) if rank == 0 else None
     start_step, first_loss, last = state.step, None, None
     bar = tqdm(total=end, initial=state.step, disable=not progress or rank != 0, desc="pretrain", unit="step")
@@ -75,6 +78,11 @@ def pretrain(cfg: PretrainConfig, out_dir: str | Path, *, progress: bool = True,
             batches = []
             for _ in range(accum):
                 mb = next(loader)
+                for failure in mb["failures"]:  # unreadable files were replaced by other samples; report them
+                    path = failure.split(": ", 1)[0]
+                    if path not in bad_files and rank == 0:
+                        tqdm.write(f"warning: skipped unreadable file: {failure}", file=sys.stderr)
+                    bad_files[path] = failure
                 batches.append(Batch(mb["video"].to(device, non_blocking=True),
                                      [c.to(device) for c in mb["ctx_idx"]], [t.to(device) for t in mb["tgt_idx"]]))
             try:
@@ -92,14 +100,15 @@ def pretrain(cfg: PretrainConfig, out_dir: str | Path, *, progress: bool = True,
                 continue
             step = state.step
             if step % cfg.run.log_every == 0 or step == end:
-                metrics_log.write(step, {**vars(metrics), "clips_per_s": clips_per_s, "world_size": world_size})
+                metrics_log.write(step, {**vars(metrics), "clips_per_s": clips_per_s, "world_size": world_size,
+                                         "bad_files": len(bad_files)})
             if cfg.run.health_every and step % cfg.run.health_every == 0:
                 with torch.no_grad(), autocast(device, dtype):
                     health = feature_health(target(batches[-1].video))
                 metrics_log.write(step, {"feature_std": health.feature_std, "rankme": health.rankme})
                 if health.collapsed:
                     tqdm.write(f"warning: step {step}: target features look collapsed "
-                               f"(std {health.feature_std:.3g}, effective rank {health.rankme:.1f})")
+                               f"(std {health.feature_std:.3g}, effective rank {health.rankme:.1f})", file=sys.stderr)
             if step % cfg.run.checkpoint_every == 0 or step == end:
                 keep = bool(cfg.run.keep_every) and step % cfg.run.keep_every == 0
                 if not all_finite(state):
@@ -112,8 +121,13 @@ def pretrain(cfg: PretrainConfig, out_dir: str | Path, *, progress: bool = True,
 
     summary = {"steps": state.step, "steps_this_run": state.step - start_step,
                "seconds": round(time.perf_counter() - started, 1), "first_loss": first_loss,
-               "final_loss": last.loss if last else None, "device": str(device), "dtype": str(dtype).split(".")[-1]}
+               "final_loss": last.loss if last else None, "device": str(device), "dtype": str(dtype).split(".")[-1],
+               "bad_files": len(bad_files)}
     if rank == 0:
+        if bad_files:
+            (out / "bad_files.txt").write_text("".join(f"{reason}\n" for reason in bad_files.values()))
+            tqdm.write(f"{len(bad_files)} unreadable file(s) were skipped this run; listed in {out / 'bad_files.txt'}",
+                       file=sys.stderr)
         plot_loss_curve(out / "metrics.jsonl", out / "loss_curve.png")
         save_modules(out / "export", {"encoder": target},
                      {"format": "vjepa-export/1", "encoder": vars(target.cfg), "source": "target_encoder",
