@@ -34,16 +34,9 @@ def _cmd_pretrain(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from vjepa.config import load_config
-    from vjepa.train.loop import pretrain
+    from vjepa.demo import run_demo
 
-    cfg = load_config("cpu_demo", args.set)
-    summary = pretrain(cfg, args.out, progress=not args.no_progress)
-    print(f"\nV-JEPA demo: {summary['steps']} steps on {summary['device']} ({summary['dtype']}), "
-          f"{summary['seconds']} s this run")
-    if summary["first_loss"] is not None:
-        print(f"loss {summary['first_loss']:.4f} -> {summary['final_loss']:.4f}")
-    print(f"outputs in {args.out}: metrics.jsonl, loss_curve.png, checkpoints/, export/ (the target encoder)")
+    print("\n" + run_demo(args.out, args.set, probe=not args.no_probe, progress=not args.no_progress))
     return 0
 
 
@@ -98,9 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_pretrain)
 
-    p = sub.add_parser("demo", help="pretrain a small model on the embedded dataset on CPU and report")
+    p = sub.add_parser("demo", help="pretrain a small model on the embedded dataset, probe it frozen, report")
     p.add_argument("--out", default="runs/demo")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--no-probe", action="store_true", help="skip the frozen-probe table")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_cmd_demo)
 
