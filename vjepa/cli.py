@@ -11,6 +11,7 @@ from pathlib import Path
 
 from vjepa.data.check import add_check_parser
 from vjepa.errors import VjepaError
+from vjepa.eval.cli import add_eval_parser
 
 
 def _cmd_pretrain(args: argparse.Namespace) -> int:
@@ -99,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_demo)
 
     add_check_parser(sub)
+    add_eval_parser(sub)
 
     p = sub.add_parser("models", help="list the named model sizes and their parameter counts")
     p.set_defaults(func=_cmd_models)

@@ -121,7 +121,7 @@ def test_cpu_presets_are_small():
     assert total_steps(tiny.optim) >= 12  # the kill-and-resume test runs 12 steps
     assert 600 <= total_steps(demo.optim) <= 1000 and demo.optim.schedule_horizon == 1.0
     assert 0.05 <= warmup_steps(demo.optim) / total_steps(demo.optim) <= 0.15
-    assert demo.optim.ema == (0.996, 1.0) and demo.data.frame_step == 1 and demo.data.crop_size == 64
+    assert demo.optim.ema == (0.998, 1.0) and demo.data.frame_step == 1 and demo.data.crop_size == 64
 
 
 # --------------------------------------------------------------------------------------------------- unknown keys

@@ -1,0 +1,122 @@
+"""The `vjepa eval` command line (on its own parser) and the checkpoint forms it accepts."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from official_fixture import DEFAULT as OFFICIAL
+from test_eval_run import make_dataset  # the synthetic videos / images / export of the run tests
+from vjepa.config import PretrainConfig, to_dict
+from vjepa.errors import CheckpointError, ConfigError, VjepaError
+from vjepa.eval.checkpoints import load_frozen_encoder
+from vjepa.eval.cli import add_eval_parser, settings_from_args
+from vjepa.models.registry import create_encoder
+from vjepa.train.checkpoint import FORMAT
+
+OFFICIAL_CKPT = OFFICIAL / "checkpoint.pth.tar"
+CLIPS = ["--frames-per-clip", "8", "--frame-step", "1", "--crop-size", "32", "--device", "cpu", "--dtype", "float32",
+         "--no-progress", "--num-classes", "2", "--batch-size", "4"]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> dict[str, Path]:
+    return make_dataset(tmp_path_factory.mktemp("clidata"))
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="vjepa")
+    add_eval_parser(parser.add_subparsers(dest="command", required=True))
+    return parser.parse_args(["eval", *argv])
+
+
+def main(argv: list[str]) -> int:
+    """What vjepa.cli.main does with the parsed command: one-line user errors, exit status 2."""
+    args = parse(argv)
+    try:
+        return args.func(args)
+    except VjepaError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+def test_preset_then_explicit_flags():
+    base = ["--checkpoint", "none", "--num-classes", "5", "--out", "o"]
+    assert settings_from_args(parse(base)).num_segments == 1  # the library defaults without a preset
+    s = settings_from_args(parse([*base, "--preset", "k400", "--views", "1", "--lr", "0.01"]))
+    assert (s.frames_per_clip, s.frame_step, s.num_segments, s.num_views, s.lr) == (16, 4, 8, 1, 0.01)
+    s = settings_from_args(parse([*base, "--preset", "ssv2"]))
+    assert (s.num_segments, s.num_views, s.epochs, s.protocol) == (2, 3, 20, "attentive")
+
+
+def test_random_init_baseline_end_to_end(data, tmp_path, capsys):
+    argv = ["--checkpoint", "none", "--arch", "custom", "--embed-dim", "48", "--depth", "1", "--num-heads", "2",
+            "--pretrain-frames", "8", "--pretrain-img-size", "32", "--train-csv", str(data["train_csv"]),
+            "--val-csv", str(data["val_csv"]), "--segments", "2", "--views", "2", "--protocol", "knn",
+            "--out", str(tmp_path), *CLIPS]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("top1 ") and "8x2x2" in out and (tmp_path / "metrics.json").is_file()
+
+
+def test_image_folders_lowshot(data, tmp_path, capsys):
+    argv = ["--checkpoint", str(data["export"]), "--train-dir", str(data["train_dir"]), "--val-dir",
+            str(data["val_dir"]), "--label-fraction", "0.5", "--splits", "2", "--epochs", "2", "--out",
+            str(tmp_path), *CLIPS]
+    assert main(argv) == 0
+    assert "±" in capsys.readouterr().out and (tmp_path / "splits.json").is_file()
+
+
+@pytest.mark.parametrize("extra, match", [
+    (["--checkpoint", str(OFFICIAL_CKPT)], r"official V-JEPA checkpoint.*pass --arch"),
+    (["--checkpoint", "none", "--train-dir", "d"], r"--train-csv and --train-dir are both given"),
+    (["--checkpoint", "none", "--val-csv", "", "--val-dir", "d"], r"give the data as one pair"),
+    (["--checkpoint", "none"], r"--checkpoint none \(random init\) needs --arch"),
+    (["--checkpoint", "no/such.pt", "--segments", "0"], r"--segments 0 must be >= 1"),
+    (["--checkpoint", "no/such.pt"], r"no/such\.pt: no such checkpoint"),
+])
+def test_one_line_errors(data, tmp_path, capsys, extra, match):
+    argv = ["--train-csv", str(data["train_csv"]), "--val-csv", str(data["val_csv"]), "--out", str(tmp_path),
+            *CLIPS, *extra]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1
+    assert re.search(match, err), err
+
+
+def test_checkpoint_forms(data, tmp_path):
+    exported = load_frozen_encoder(data["export"])  # our pretrain export: target_encoder falls back to encoder
+    again = load_frozen_encoder(data["export"] / "model.safetensors", key="encoder")
+    assert all(torch.equal(a, b) for a, b in zip(exported.state_dict().values(), again.state_dict().values()))
+
+    cfg = PretrainConfig()
+    cfg.model.arch, cfg.model.embed_dim, cfg.model.depth, cfg.model.num_heads = "custom", 48, 2, 2
+    cfg.data.num_frames, cfg.data.crop_size = 8, 32
+    make = lambda: create_encoder("custom", num_frames=8, img_size=32, embed_dim=48, depth=2, num_heads=2)  # noqa
+    online, target = make(), make()
+    torch.save({"format": FORMAT, "encoder": online.state_dict(), "target_encoder": target.state_dict(),
+                "config": to_dict(cfg)}, tmp_path / "latest.pt")
+    loaded = load_frozen_encoder(tmp_path / "latest.pt")
+    assert torch.equal(loaded.blocks[1].mlp.fc1.weight, target.blocks[1].mlp.fc1.weight)
+    with pytest.raises(ConfigError, match="disagrees with"):
+        load_frozen_encoder(tmp_path / "latest.pt", arch="vit_large")
+
+    official = load_frozen_encoder(OFFICIAL_CKPT, arch="custom", embed_dim=72, depth=2, num_heads=3,
+                                   num_frames=8, img_size=64)
+    assert official.cfg.embed_dim == 72 and not official.training
+    with pytest.raises(CheckpointError, match="width-72, depth-2 encoder but --arch vit_tiny"):
+        load_frozen_encoder(OFFICIAL_CKPT, arch="vit_tiny", num_frames=8, img_size=64)
+
+    torch.save({"weights": torch.zeros(1)}, tmp_path / "other.pt")
+    with pytest.raises(CheckpointError, match=r"other\.pt: unknown checkpoint format \(found weights\)"):
+        load_frozen_encoder(tmp_path / "other.pt")
+    (tmp_path / "junk.pth.tar").write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match=r"junk\.pth\.tar: (refused to unpickle|not a readable)"):
+        load_frozen_encoder(tmp_path / "junk.pth.tar")
+    a, b = (load_frozen_encoder("none", arch="custom", embed_dim=48, depth=1, num_heads=2, seed=3) for _ in "ab")
+    assert torch.equal(a.patch_embed.proj.weight, b.patch_embed.proj.weight)  # the baseline is seeded

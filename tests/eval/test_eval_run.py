@@ -1,0 +1,168 @@
+"""`run_eval` end to end on tiny synthetic videos and images: outputs, cache, low-shot, bad files, bad input."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from vjepa.errors import DataError
+from vjepa.eval.lowshot import read_splits
+from vjepa.eval.run import EvalSettings, run_eval
+from vjepa.models.encoder import EncoderConfig, VideoEncoder
+from vjepa.models.io import save_modules
+
+av = pytest.importorskip("av")
+TINY = EncoderConfig(embed_dim=48, depth=2, num_heads=2, num_frames=8, img_size=32)
+FAST = dict(num_classes=2, frames_per_clip=8, frame_step=1, crop_size=32, epochs=3, batch_size=4, device="cpu",
+            dtype="float32")
+
+
+def frames(label: int, seed: int, n: int = 16, size: int = 32) -> list[np.ndarray]:
+    """A grey background with a moving square: bright for class 0, dark for class 1."""
+    start = np.random.default_rng(seed).integers(0, size - 8, 2)
+    out = []
+    for t in range(n):
+        a = np.full((size, size, 3), 128, np.uint8)
+        y, x = start[0], (start[1] + t) % (size - 8)
+        a[y:y + 8, x:x + 8] = 250 if label == 0 else 5
+        out.append(a)
+    return out
+
+
+def write_media(path: Path, arrays: list[np.ndarray]) -> Path:
+    """An H.264 video, or a PNG for a single frame, with PyAV."""
+    image = path.suffix == ".png"
+    with av.open(str(path), "w", **({"format": "image2"} if image else {})) as container:
+        stream = container.add_stream("png" if image else "libx264", **({} if image else {"rate": 25}))
+        stream.width, stream.height = arrays[0].shape[1], arrays[0].shape[0]
+        stream.pix_fmt = "rgb24" if image else "yuv420p"
+        if not image:
+            stream.options = {"preset": "ultrafast"}
+        for a in arrays:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(a, format="rgb24")))
+        container.mux(stream.encode())
+    return path
+
+
+def make_dataset(root: Path) -> dict[str, Path]:
+    """Videos + CSVs (official format, relative paths), image class folders, and a tiny encoder export."""
+    root.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for split, per_class in (("train", 6), ("val", 3)):
+        lines = []
+        for i in range(2 * per_class):
+            name = f"{split}_{i}.mp4"
+            write_media(root / name, frames(i % 2, seed=hash((split, i)) % 1000))
+            lines.append(f"{name} {i % 2}\n")
+        out[f"{split}_csv"] = root / f"{split}.csv"
+        out[f"{split}_csv"].write_text("".join(lines))
+        for i in range(per_class * 2 // 3 * 2):  # train 8, val 4 images
+            folder = root / f"{split}_images" / ("bright" if i % 2 == 0 else "dark")
+            folder.mkdir(parents=True, exist_ok=True)
+            write_media(folder / f"{i}.png", frames(i % 2, seed=i, n=1, size=40)[:1])
+        out[f"{split}_dir"] = root / f"{split}_images"
+    torch.manual_seed(0)
+    enc = VideoEncoder(TINY)
+    out["export"] = save_modules(root / "export", {"encoder": enc},
+                                 {"format": "vjepa-export/1", "encoder": dataclasses.asdict(enc.cfg)})
+    return out
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> dict[str, Path]:
+    return make_dataset(tmp_path_factory.mktemp("evaldata"))
+
+
+@pytest.fixture(scope="module")
+def encoder() -> VideoEncoder:
+    torch.manual_seed(0)
+    return VideoEncoder(TINY)
+
+
+def csvs(data: dict[str, Path]) -> dict[str, str]:
+    return {"train_csv": str(data["train_csv"]), "val_csv": str(data["val_csv"])}
+
+
+def test_video_end_to_end_with_cache(data, encoder, tmp_path):
+    settings = EvalSettings(**FAST, num_segments=2, num_views=2, cache_dir=str(tmp_path / "cache"))
+    result = run_eval(encoder, settings, tmp_path / "out", progress=False, describe={"checkpoint": "x"}, **csvs(data))
+    saved = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    for key in ("top1", "top5", "mean_class_acc", "num_train", "num_val", "settings", "bad_files"):
+        assert key in saved
+    assert (saved["num_train"], saved["num_val"], saved["bad_files"]) == (12, 6, 0)
+    assert saved["settings"]["num_segments"] == 2 and saved["settings"]["checkpoint"] == "x"
+    assert (tmp_path / "out" / "probe" / "model.safetensors").is_file()
+    assert (tmp_path / "out" / "confusion.png").stat().st_size > 0
+    assert "8x2x2" in result["summary"] and result["top1"] == saved["top1"]
+    cached = sorted((tmp_path / "cache").iterdir())
+    assert len(cached) == 2  # train (1 view) and val (2 views)
+    # Another protocol on the same clips reuses the cached features: no new file, the same stored tokens.
+    knn = run_eval(encoder, dataclasses.replace(settings, protocol="knn"), tmp_path / "knn", progress=False,
+                   **csvs(data))
+    assert sorted((tmp_path / "cache").iterdir()) == cached
+    assert knn["protocol"] == "knn" and "k" in knn["selected"] and 0 <= knn["top1"] <= 100
+
+
+def test_image_folders(data, encoder, tmp_path):
+    settings = EvalSettings(**FAST, num_segments=3, protocol="linear")
+    result = run_eval(encoder, settings, tmp_path, progress=False, train_dir=str(data["train_dir"]),
+                      val_dir=str(data["val_dir"]))
+    assert result["settings"]["images"] and result["settings"]["num_segments"] == 1  # one segment for images
+    assert (result["num_train"], result["num_val"]) == (8, 4)
+    assert set(result["selected"]) == {"lr", "weight_decay"}
+
+
+def test_lowshot_splits(data, encoder, tmp_path):
+    settings = EvalSettings(**{**FAST, "epochs": 2}, label_fraction=0.5, splits=2)
+    result = run_eval(encoder, settings, tmp_path, progress=False, **csvs(data))
+    splits, meta = read_splits(tmp_path / "splits.json")
+    assert len(splits) == 2 and all(len(s) == 6 for s in splits) and meta["fraction"] == 0.5
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    for key in ("top1", "top1_std", "top5", "top5_std", "mean_class_acc", "num_val", "settings"):
+        assert key in saved
+    assert saved["num_train"] == 6 and len(saved["lowshot"]["per_split"]) == 2
+    assert (tmp_path / "split_1" / "probe" / "model.safetensors").is_file()
+    assert "±" in result["summary"]
+
+
+def test_unreadable_file_is_counted(data, encoder, tmp_path):
+    val = tmp_path / "val.csv"
+    folder = data["val_csv"].parent
+    val.write_text("".join(f"{folder / line}\n" for line in data["val_csv"].read_text().splitlines())
+                   + "missing.mp4 0\n")
+    result = run_eval(encoder, EvalSettings(**FAST, protocol="knn"), tmp_path / "out", progress=False,
+                      train_csv=str(data["train_csv"]), val_csv=str(val))
+    assert result["bad_files"] == 1 and result["num_val"] == 7
+    assert "missing.mp4" in (tmp_path / "out" / "bad_files.txt").read_text()
+
+
+def _csv(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "bad.csv"
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.mark.parametrize("text, num_classes, match", [
+    ("a.mp4 0\n\nb.mp4 1\nc.mp4 5\n", 2, r"bad\.csv:4: label 5 is not in \[0, 2\).*--num-classes 6"),
+    ("a.mp4 0\nb.mp4 -1\n", 2, r"bad\.csv:2: label -1 is not in \[0, 2\)"),
+    ("a.mp4 0\nb.mp4 1\n", 1, r"train\.csv:2: label 1 .*--num-classes 1.*set --num-classes 2 "),  # checked first
+    ("", 2, r"bad\.csv: empty index"),
+    ("a.mp4 0\nb.mp4\n", 2, r"bad\.csv:2: no label"),
+])
+def test_bad_index_one_line_errors(data, encoder, tmp_path, text, num_classes, match):
+    settings = EvalSettings(**{**FAST, "num_classes": num_classes})
+    with pytest.raises(DataError, match=match) as info:
+        run_eval(encoder, settings, tmp_path, progress=False, train_csv=str(data["train_csv"]),
+                 val_csv=_csv(tmp_path, text))
+    assert "\n" not in str(info.value)
+
+
+def test_folder_classes_must_agree_with_num_classes(data, encoder, tmp_path):
+    with pytest.raises(DataError, match="2 class sub-folders but --num-classes is 1; set --num-classes 2"):
+        run_eval(encoder, EvalSettings(**{**FAST, "num_classes": 1}), tmp_path, train_dir=str(data["train_dir"]),
+                 val_dir=str(data["val_dir"]))
