@@ -144,6 +144,13 @@ def _apply(obj: Any, mapping: Any, prefix: str, source: str) -> None:  # set fie
             _apply(getattr(obj, name), value, f"{key}.", source)
 
 
+def config_from_dict(data: Mapping, source: str) -> PretrainConfig:
+    """A config from a nested mapping (e.g. the one stored in a checkpoint), checked like a YAML file."""
+    cfg = PretrainConfig()
+    _apply(cfg, data, "", source)
+    return cfg
+
+
 def _apply_override(cfg: PretrainConfig, item: str) -> None:
     """Apply one ``key.sub=value`` (list items too: ``masks.blocks[1].num_blocks=4``); the value is YAML."""
     source = f"--set {item}"

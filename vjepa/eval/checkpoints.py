@@ -61,12 +61,10 @@ def _from_export(folder: Path, key: str) -> VideoEncoder:
 
 def _from_training(path: Path, ckpt: dict, key: str, arch: str | None) -> VideoEncoder:
     """Our training checkpoint: the encoder is rebuilt from the stored resolved config, then loaded strictly."""
-    from vjepa.config.loader import _apply
-    from vjepa.config.schema import PretrainConfig
+    from vjepa.config import config_from_dict
 
-    cfg = PretrainConfig()
     try:  # the loader's type checks, so a hand-edited config still fails with a one-line message
-        _apply(cfg, ckpt.get("config") or {}, "", f"{path} [config]")
+        cfg = config_from_dict(ckpt.get("config") or {}, f"{path} [config]")
     except ConfigError as e:
         raise CheckpointError(f"{e}; the checkpoint's stored config is not valid") from None
     m, d = cfg.model, cfg.data

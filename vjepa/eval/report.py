@@ -38,14 +38,14 @@ def summary_line(metrics: Mapping[str, float], num_train: int, num_val: int, set
             f"(train {num_train}, val {num_val}{extra})")
 
 
-def _json_safe(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
     """Plain JSON values: NaN becomes null, tuples lists, other objects their ``str``."""
     if isinstance(value, float):
         return None if math.isnan(value) else value
     if isinstance(value, Mapping):
-        return {str(k): _json_safe(v) for k, v in value.items()}
+        return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v) for v in value]
     if value is None or isinstance(value, (bool, int, str)):
         return value
     return str(value)
@@ -79,8 +79,8 @@ def write_eval_outputs(out_dir: str | os.PathLike, result: ProbeResult, settings
         "probe": result.config_dict(),
         "history": result.history,
     }
-    text = json.dumps(_json_safe(metrics), indent=1) + "\n"
+    text = json.dumps(json_safe(metrics), indent=1) + "\n"
     atomic_write(out_dir / "metrics.json", lambda p: Path(p).write_text(text))
-    save_modules(out_dir / "probe", {"probe": result.probe}, _json_safe(result.config_dict()))
+    save_modules(out_dir / "probe", {"probe": result.probe}, json_safe(result.config_dict()))
     plot_confusion(cm, out_dir / "confusion.png", class_names=class_names)
     return summary_line(result.metrics, result.num_train, result.num_val, settings)

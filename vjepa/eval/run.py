@@ -36,7 +36,7 @@ from vjepa.eval.features import FeatureSet, extract_features, feature_cache_key,
 from vjepa.eval.lowshot import lowshot_runs
 from vjepa.eval.probe_train import ProbeRecipe, train_attentive_probe
 from vjepa.eval.quick import knn_probe, linear_probe
-from vjepa.eval.report import _json_safe, protocol_tag, summary_line, write_eval_outputs
+from vjepa.eval.report import json_safe, protocol_tag, summary_line, write_eval_outputs
 from vjepa.models.encoder import VideoEncoder
 from vjepa.models.io import atomic_write
 from vjepa.train.build import resolve_device, resolve_dtype
@@ -191,7 +191,7 @@ def _bad_files(failures: list[str], paths: set[str]) -> dict[str, str]:
 
 
 def _write_json(path: Path, data: Mapping[str, Any]) -> None:
-    text = json.dumps(_json_safe(data), indent=1) + "\n"
+    text = json.dumps(json_safe(data), indent=1) + "\n"
     atomic_write(path, lambda p: Path(p).write_text(text))
 
 
