@@ -31,7 +31,7 @@ test: install
 	$(PY) -m pytest tests
 
 bench: install
-	$(VENV)/bin/vjepa bench
+	$(PY) benchmarks/bench_data.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

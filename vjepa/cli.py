@@ -76,6 +76,15 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def one_line(message: str) -> str:
+    """The user-facing line of an error message. Errors raised in DataLoader workers come back wrapped in a
+    "Caught ... in DataLoader worker" header and the worker's traceback; keep only the original message."""
+    lines = [line for line in message.strip().splitlines() if line.strip()]
+    if len(lines) > 1 and "Original Traceback" in message:
+        return lines[-1].split(": ", 1)[-1] if lines[-1].startswith("vjepa.errors.") else lines[-1]
+    return " ".join(lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vjepa", description="V-JEPA: pretrain, evaluate and use video models.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
@@ -133,7 +142,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except VjepaError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {one_line(str(e))}", file=sys.stderr)
+        return 2
+    except OSError as e:  # e.g. an output path that is a file, a full disk, no permission
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"error: {where}{e.strerror or e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

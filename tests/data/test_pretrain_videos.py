@@ -48,3 +48,15 @@ def test_cli_data_check(tmp_path, media, sample_clips):
     assert done.returncode != 0
     for name in bad_names:
         assert media[name] in done.stdout + done.stderr
+
+
+def test_worker_errors_reach_the_user_as_one_line(tmp_path, media):
+    csv = tmp_path / "all_bad.csv"
+    csv.write_text("".join(f"{media[n]} 0\n" for n in ("missing", "empty", "text")))
+    cmd = [sys.executable, "-m", "vjepa", "pretrain", "--config", "cpu_tiny", "--data", str(csv), "--out",
+           str(tmp_path / "run"), "--no-progress", "--set", "data.num_workers=1", "--set", "data.max_retries=2"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and "loads in a row failed" in errors[0] and "vjepa data check" in errors[0]
+    assert "Traceback" not in done.stderr

@@ -53,13 +53,21 @@ def outputs(ref, models):
 
 
 def test_parity_config_matches_our_defaults(ref, models):
-    enc, pred, probe = ref.config["encoder"], ref.config["predictor"], ref.config["probe"]
+    enc, pred = ref.config["encoder"], ref.config["predictor"]
     assert models.encoder.cfg.norm_eps == enc["norm_eps"] and models.predictor.cfg.norm_eps == pred["norm_eps"]
     assert models.encoder.cfg.uniform_power == enc["uniform_power"]
     assert models.predictor.cfg.predictor_embed_dim == pred["predictor_embed_dim"]
     assert models.predictor.cfg.depth == pred["depth"]
     assert len(models.predictor.mask_tokens) == pred["num_mask_tokens"]
-    assert probe["norm_eps"] == 1e-5 and not probe["cross_attention_applies_proj"]
+
+
+def test_parity_sincos_tables_equal_the_official_ones(ref, models):
+    """Our tables, computed from scratch, against the ones the official code stored in the checkpoint."""
+    from vjepa.models.pos_embed import sincos_3d
+
+    enc, pred = models.encoder.cfg, models.predictor.cfg
+    close(sincos_3d(enc.embed_dim, enc.grid, enc.uniform_power), models.encoder.pos_embed[0])
+    close(sincos_3d(pred.predictor_embed_dim, pred.grid, pred.uniform_power), models.predictor.predictor_pos_embed[0])
 
 
 def test_parity_encoder_full(ref, outputs):
@@ -104,6 +112,14 @@ def probe(ref):
     return load_official_probe(ref.probe_checkpoint, num_heads=ref.config["probe"]["num_heads"], attention="sdpa")
 
 
+def test_parity_probe_config(ref, probe):
+    expected = ref.config["probe"]
+    assert probe.cfg.norm_eps == expected["norm_eps"]
+    assert not expected["cross_attention_applies_proj"], "this set applies the probe projection: unsupported"
+    assert (probe.cfg.depth, probe.cfg.num_classes, probe.cfg.num_queries) == (
+        expected["depth"], expected["num_classes"], expected["num_queries"])
+
+
 def test_parity_probe_logits(ref, models, probe):
     with torch.no_grad():
         close(probe(models.target_encoder(ref.vectors["input/clip"])), ref.vectors["classifier/logits"])
@@ -111,6 +127,7 @@ def test_parity_probe_logits(ref, models, probe):
 
 def test_parity_multiview_protocol(ref, models, probe):
     ev, v = ref.config["eval"], ref.vectors
+    assert ev["attend_across_segments"] and not ev["use_pos_embed"], "only the official default protocol is supported"
     clip = v["input/clip"]
     # Segment s is the clip rolled by segment_time_roll[s] along time; view v is flipped along width if asked.
     clips = [

@@ -279,6 +279,8 @@ def validate(cfg: PretrainConfig, world_size: int = 1, known_archs: Collection[s
     span("data.random_resize_aspect_ratio", d.random_resize_aspect_ratio, None)
     choice("data.dataset", d.dataset, ("synthetic", "videos"))
     choice("data.short_video", d.short_video, ("official", "loop", "skip"))
+    _need(cfg.run.seed >= 0, f"run.seed {cfg.run.seed} must be >= 0")
+    _need(d.clip_duration is None or d.clip_duration > 0, f"data.clip_duration {d.clip_duration} must be > 0 or null")
     _need(0.0 <= d.max_bad_fraction <= 1.0, f"data.max_bad_fraction {d.max_bad_fraction} must be in [0, 1]")
     _need(d.max_retries >= 0 and d.decode_timeout_s > 0,
           "data.max_retries must be >= 0 and data.decode_timeout_s > 0")

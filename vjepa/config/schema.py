@@ -61,6 +61,9 @@ class DataConfig:
     """Sampling weight of each entry of ``paths`` (with replacement); null = natural proportions."""
     num_frames: int = 16
     frame_step: int = 4
+    clip_duration: float | None = None
+    """Seconds per clip for real videos; sets the frame step per video to int(duration·fps / num_frames) instead
+    of frame_step (official ``clip_duration``)."""
     crop_size: int = 224
     random_resize_scale: tuple[float, float] = (0.3, 1.0)
     random_resize_aspect_ratio: tuple[float, float] = (0.75, 1.35)

@@ -55,8 +55,9 @@ class VideoDataset(Dataset):
         seed: Seed of all random draws.
         transform: Called as ``transform(clip_uint8, generator)`` per clip, e.g. ``TrainVideoTransform``.
         mixing: Maps positions to entries (weighted datasets); its ``sizes`` must add up to ``len(entries)``.
-        image_frames: Frames of a clip made from an image (default ``frames_per_clip``; the official image
-            eval repeats an image to the tubelet size, 2).
+        image_frames: Frames of a clip made from an image (default ``frames_per_clip``, so images and videos
+            batch together; the official image eval also repeats an image over 16 frames, while V-JEPA 2 repeats
+            it to the tubelet size, 2, which ``image_frames=2`` reproduces).
         backend: Decoding backend, a key of ``vjepa.data.decode.BACKENDS``.
         min_attempts: Attempts before ``max_bad_fraction`` is enforced (a few early failures are noise).
     """

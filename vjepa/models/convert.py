@@ -7,6 +7,7 @@ Every key must map onto our modules and every shape must agree; nothing is dropp
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Mapping
@@ -24,6 +25,7 @@ from vjepa.models.probe import AttentiveClassifier, ProbeConfig
 from vjepa.models.registry import encoder_config, predictor_config
 
 PREFIXES = ("module.", "backbone.")
+log = logging.getLogger("vjepa")
 
 
 def strip_prefixes(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -57,6 +59,8 @@ def _detect_uniform_power(table: torch.Tensor, grid: tuple[int, int, int], defau
     for candidate in (default, not default):
         if torch.allclose(table.reshape(-1, table.shape[-1]), sincos_3d(table.shape[-1], grid, candidate), atol=1e-5):
             return candidate
+    log.warning("the stored position table matches neither sin-cos channel split; it is loaded as stored and "
+                "uniform_power=%s is assumed for resized inputs", default)
     return default
 
 

@@ -41,12 +41,19 @@ def arch_spec(name: str, **overrides: Any) -> ArchSpec:
         missing = [k for k in ("embed_dim", "depth", "num_heads") if k not in overrides]
         if missing:
             raise ConfigError(f"model.arch 'custom' needs {', '.join('model.' + k for k in missing)}")
-        return ArchSpec(**overrides)
+        return _checked(ArchSpec(**overrides), name)
     if name not in ARCHS:
         close = difflib.get_close_matches(name, ARCHS, n=1)
         hint = f"; did you mean '{close[0]}'?" if close else f"; choose one of {', '.join(ARCHS)} or 'custom'"
         raise ConfigError(f"unknown model size '{name}'{hint}")
-    return replace(ARCHS[name], **overrides)
+    return _checked(replace(ARCHS[name], **overrides), name)
+
+
+def _checked(spec: ArchSpec, name: str) -> ArchSpec:
+    if spec.embed_dim % spec.num_heads:
+        raise ConfigError(f"{name}: width {spec.embed_dim} is not divisible by {spec.num_heads} heads; "
+                          "choose a number of heads that divides the width")
+    return spec
 
 
 def encoder_config(arch: str, *, num_frames: int = 16, img_size: int = 224, tubelet_size: int = 2,

@@ -15,7 +15,7 @@ from vjepa.errors import CheckpointError, TrainingDiverged
 from vjepa.models.io import save_modules
 from vjepa.models.registry import ARCHS
 from vjepa.train.build import build_models, resolve_device, resolve_dtype
-from vjepa.train.checkpoint import find_latest, load_into, read_checkpoint, save_checkpoint
+from vjepa.train.checkpoint import checkpoint_dir, find_latest, load_into, read_checkpoint, save_checkpoint
 from vjepa.train.data import build_dataset, build_loader
 from vjepa.train.health import feature_health
 from vjepa.train.metrics_log import MetricsLog, plot_loss_curve
@@ -34,6 +34,12 @@ def _check_resumable(ckpt: dict, cfg: PretrainConfig, path: Path) -> None:
                 f"{path} was written with a different '{section}' config; resume with the same config or use "
                 "another --out folder"
             )
+    # The data position is step x global batch, and the data order follows the seed: both must stay.
+    for section, key in (("optim", "batch_size"), ("run", "seed")):
+        old, new = ckpt["config"].get(section, {}).get(key), current[section][key]
+        if old != new:
+            raise CheckpointError(f"{path} was written with {section}.{key}={old}, not {new}; resume with the same "
+                                  "value or use another --out folder")
 
 
 def all_finite(state: TrainState) -> bool:
@@ -54,6 +60,8 @@ def pretrain(cfg: PretrainConfig, out_dir: str | Path, *, progress: bool = True,
     torch.manual_seed(cfg.run.seed)
     encoder, predictor, target = (m.to(device) for m in build_models(cfg))
     state = TrainState(encoder, predictor, target, build_optimizer(encoder, predictor, cfg.optim))
+    for stale in checkpoint_dir(out).glob(".*.tmp"):  # left by a kill in the middle of a write
+        stale.unlink()
     latest = find_latest(out)
     if latest is not None:
         ckpt = read_checkpoint(latest)
@@ -99,6 +107,10 @@ def pretrain(cfg: PretrainConfig, out_dir: str | Path, *, progress: bool = True,
             if metrics_log is None:
                 continue
             step = state.step
+            data_pass = step * cfg.optim.batch_size // len(dataset)
+            if bad_files and data_pass > (step - 1) * cfg.optim.batch_size // len(dataset):
+                tqdm.write(f"data pass {data_pass} done: {len(bad_files)} unreadable file(s) skipped so far "
+                           f"(listed in {out / 'bad_files.txt'} at the end)", file=sys.stderr)
             if step % cfg.run.log_every == 0 or step == end:
                 metrics_log.write(step, {**vars(metrics), "clips_per_s": clips_per_s, "world_size": world_size,
                                          "bad_files": len(bad_files)})
