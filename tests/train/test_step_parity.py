@@ -6,7 +6,6 @@ README states: gradient norms 1e-4 relative, update norms 1e-3 relative, paramet
 
 from __future__ import annotations
 
-import copy
 
 import pytest
 import torch
