@@ -37,11 +37,11 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 from torch.utils.data import Dataset
 
 from vjepa.errors import ConfigError
+from vjepa.rng import keyed_generator
 
 SHAPES = ("disc", "square", "triangle", "cross", "ring", "diamond")
 TEXTURES = ("horizontal_stripes", "vertical_stripes", "checker", "concentric")
@@ -56,8 +56,7 @@ _STREAM_TAG = 0x5E7C1A  # keeps these streams apart from other (seed, index)-key
 def clip_generator(seed: int, index: int) -> torch.Generator:
     """The private random stream of item ``index`` of dataset ``seed`` (SeedSequence-hashed, so nearby keys
     give unrelated streams)."""
-    state = np.random.SeedSequence([_STREAM_TAG, seed, index]).generate_state(1, dtype=np.uint64)[0]
-    return torch.Generator().manual_seed(int(state >> np.uint64(1)))
+    return keyed_generator(_STREAM_TAG, seed, index)
 
 
 def clip_labels(index: int, num_classes: int) -> tuple[int, int]:

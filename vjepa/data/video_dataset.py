@@ -25,6 +25,7 @@ from vjepa.data.decode import BACKENDS, BackendUnavailable, VideoInfo, decode_fr
 from vjepa.data.index import IndexEntry, MixedIndex, is_image
 from vjepa.data.sampling import SHORT_VIDEO_MODES, ShortVideo, clip_indices, frame_step_for_duration
 from vjepa.errors import ConfigError, DataError
+from vjepa.rng import keyed_generator
 
 _ITEM_TAG = 0x71DE0  # keeps these streams apart from the other (seed, ...)-keyed generators of the project
 _INFO_CACHE_SIZE = 50_000  # video headers kept per process (a few MB)
@@ -32,8 +33,7 @@ _INFO_CACHE_SIZE = 50_000  # video headers kept per process (a few MB)
 
 def item_generator(seed: int, epoch: int, index: int, attempt: int) -> torch.Generator:
     """The private random stream of one load attempt (SeedSequence-hashed: nearby keys are unrelated)."""
-    state = np.random.SeedSequence([_ITEM_TAG, seed, epoch, index, attempt]).generate_state(1, np.uint64)[0]
-    return torch.Generator().manual_seed(int(state >> np.uint64(1)))
+    return keyed_generator(_ITEM_TAG, seed, epoch, index, attempt)
 
 
 class VideoDataset(Dataset):

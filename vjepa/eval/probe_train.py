@@ -28,7 +28,7 @@ from vjepa.eval.features import FeatureSet
 from vjepa.eval.metrics import classification_metrics
 from vjepa.eval.protocol import aggregate_views, multiview_loss
 from vjepa.models.probe import AttentiveClassifier, ProbeConfig
-from vjepa.train.data import keyed_generator
+from vjepa.rng import keyed_generator
 from vjepa.train.optim import is_decayed, set_hparams
 from vjepa.train.schedules import learning_rate, weight_decay
 from vjepa.train.step import autocast

@@ -32,7 +32,7 @@ from vjepa.errors import ConfigError
 from vjepa.eval.features import FeatureSet
 from vjepa.eval.lowshot import stratified_subset
 from vjepa.eval.metrics import classification_metrics
-from vjepa.train.data import keyed_generator
+from vjepa.rng import keyed_generator
 
 
 def pooled(features: FeatureSet, view: int = 0) -> torch.Tensor:

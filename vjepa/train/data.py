@@ -10,18 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from vjepa.config.schema import PretrainConfig
 from vjepa.errors import ConfigError
-
-
-def keyed_generator(*key: int) -> torch.Generator:
-    """A torch.Generator seeded from a tuple of non-negative integers (via numpy's SeedSequence hashing)."""
-    seed = int(np.random.SeedSequence(list(key)).generate_state(1, dtype=np.uint64)[0] >> 1)
-    return torch.Generator().manual_seed(seed)
+from vjepa.rng import keyed_generator
 
 
 class PositionDataset(Dataset):

@@ -10,7 +10,8 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from vjepa.config import PretrainConfig, grad_accum_steps, save_resolved, to_dict, total_steps, validate
+from vjepa.config import (PretrainConfig, grad_accum_steps, micro_batch_size, save_resolved, to_dict, total_steps,
+                          validate)
 from vjepa.errors import CheckpointError, TrainingDiverged
 from vjepa.models.io import save_modules
 from vjepa.models.registry import ARCHS
@@ -73,7 +74,7 @@ def pretrain(cfg: PretrainConfig, out_dir: str | Path, *, progress: bool = True,
 
     end = min(total_steps(cfg.optim), cfg.run.max_steps or total_steps(cfg.optim))
     accum = grad_accum_steps(cfg.optim, world_size)
-    micro = cfg.optim.batch_size // world_size // accum
+    micro = micro_batch_size(cfg.optim, world_size)
     loader = iter(build_loader(cfg, dataset, state.step, micro, world_size, rank, pin_memory=device.type == "cuda"))
     bad_files: dict[str, str] = {}
     metrics_log = MetricsLog(out, resume_step=state.step) if rank == 0 else None
