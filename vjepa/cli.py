@@ -44,11 +44,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_models(args: argparse.Namespace) -> int:
     from vjepa.models.registry import ARCHS, count_parameters
 
-    print(f"{'name':<14}{'width':>7}{'depth':>7}{'heads':>7}{'mlp':>8}{'patch':>7}{'params':>12}")
+    print(f"{'name':<18}{'width':>7}{'depth':>7}{'heads':>7}{'mlp':>8}{'patch':>7}{'params':>12}")
     for name, spec in ARCHS.items():
         params = count_parameters(name)
-        print(f"{name:<14}{spec.embed_dim:>7}{spec.depth:>7}{spec.num_heads:>7}{int(spec.embed_dim * spec.mlp_ratio):>8}"
-              f"{spec.patch_size:>7}{params / 1e6:>11.1f}M")
+        print(f"{name:<18}{spec.embed_dim:>7}{spec.depth:>7}{spec.num_heads:>7}{int(spec.embed_dim * spec.mlp_ratio):>8}"
+              f"{spec.patch_size:>7}{params / 1e6:>11.1f}M" + ("  RoPE (V-JEPA 2)" if spec.use_rope else ""))
     return 0
 
 
@@ -57,6 +57,7 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     from vjepa.models.io import save_modules
 
     overrides = {k: getattr(args, k) for k in ("embed_dim", "depth", "num_heads", "mlp_ratio", "patch_size")}
+    overrides["use_rope"] = True if args.use_rope else None
     loaded = load_official_pretrain(
         args.checkpoint, args.arch, num_frames=args.num_frames, img_size=args.img_size,
         tubelet_size=args.tubelet_size, uniform_power=args.uniform_power, pred_num_heads=args.pred_num_heads,
@@ -116,10 +117,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("convert", help="convert official checkpoints to safetensors + JSON config")
     conv = p.add_subparsers(dest="source", required=True)
-    c = conv.add_parser("official", help="a facebookresearch/jepa pretraining checkpoint (.pth.tar)")
+    c = conv.add_parser("official", help="a facebookresearch/jepa or vjepa2 pretraining checkpoint (.pth.tar)")
     c.add_argument("checkpoint", help="the .pth.tar file")
     c.add_argument("out_dir", help="folder for model.safetensors and config.json")
-    c.add_argument("--arch", required=True, help="encoder size, e.g. vit_large, or 'custom' with the sizes below")
+    c.add_argument("--arch", required=True, help="encoder size, e.g. vit_large (V-JEPA 1) or vjepa2_vit_large "
+                                                 "(V-JEPA 2), or 'custom' with the sizes below")
     c.add_argument("--embed-dim", type=int)
     c.add_argument("--depth", type=int)
     c.add_argument("--num-heads", type=int)
@@ -130,7 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--tubelet-size", type=int, default=2)
     c.add_argument("--no-uniform-power", dest="uniform_power", action="store_false",
                    help="assume the class-default channel split (the stored table decides when it matches)")
-    c.add_argument("--pred-num-heads", type=int, help="predictor heads (default: the encoder's, as official)")
+    c.add_argument("--use-rope", action="store_true",
+                   help="V-JEPA 2 model with --arch custom (the vjepa2_* sizes imply it)")
+    c.add_argument("--pred-num-heads", type=int,
+                   help="predictor heads (default: the encoder's for V-JEPA 1, 12 for V-JEPA 2, as official)")
     c.add_argument("--probe", help="also convert an official attentive-probe checkpoint")
     c.set_defaults(func=_cmd_convert)
     return parser

@@ -1,4 +1,5 @@
-"""Import of official facebookresearch/jepa checkpoints (``.pth.tar``) into our modules, strictly.
+"""Import of official facebookresearch/jepa (V-JEPA 1) and facebookresearch/vjepa2 (V-JEPA 2, with a
+``vjepa2_*`` arch) checkpoints into our modules, strictly.
 
 Pretraining checkpoints hold ``encoder``, ``target_encoder`` and ``predictor`` state dicts whose keys start with
 ``module.backbone.`` (DDP around the multi-mask wrapper); probe checkpoints hold ``classifier`` with ``module.``.
@@ -85,7 +86,14 @@ def check_arch(state: Mapping[str, torch.Tensor], cfg: EncoderConfig, path: Any,
             f"{cfg.embed_dim}, depth {cfg.depth}; pass the right --arch, or --arch custom --embed-dim {width} "
             f"--depth {depth} --num-heads H"
         )
-    tokens = state["pos_embed"].shape[1] if "pos_embed" in state else cfg.num_tokens
+    if cfg.use_rope:  # RoPE models hold no position table; a stored one (V-JEPA 2 files carry it) is unused
+        return
+    if "pos_embed" not in state:
+        raise CheckpointError(
+            f"{path}: the encoder has no pos_embed, so it is not a sin-cos (V-JEPA 1) model but --arch {arch} is one; "
+            "for a V-JEPA 2 (RoPE) checkpoint pass --arch vjepa2_vit_large, vjepa2_vit_huge or vjepa2_vit_giant"
+        )
+    tokens = state["pos_embed"].shape[1]
     if tokens != cfg.num_tokens:
         raise CheckpointError(
             f"{path}: pos_embed has {tokens} tokens but {cfg.num_frames} frames at {cfg.img_size}px give "
@@ -111,27 +119,36 @@ def load_official_pretrain(
         path: ``jepa-latest.pth.tar`` or any file of that format.
         arch: registry name of the encoder size (or ``custom`` with ``embed_dim``/``depth``/``num_heads``).
         uniform_power: the channel split to assume; the stored table decides when it matches either split.
-        pred_num_heads: predictor heads (official: the encoder's heads).
+        pred_num_heads: predictor heads (official V-JEPA 1: the encoder's heads; V-JEPA 2: 12).
     """
     ckpt = _read_dict(path, ("encoder", "target_encoder", "predictor"))
     enc_state = strip_prefixes(ckpt["encoder"])
     cfg = encoder_config(arch, num_frames=num_frames, img_size=img_size, tubelet_size=tubelet_size,
                          uniform_power=uniform_power, attention=attention, **arch_overrides)
     check_arch(enc_state, cfg, path, arch)
-    if "pos_embed" in enc_state:
+    if cfg.use_rope:  # V-JEPA 2 files still carry sin-cos tables that their RoPE models never use
+        dropped = ("pos_embed", "predictor_pos_embed")
+        states = {key: {k: v for k, v in strip_prefixes(ckpt[key]).items() if k not in dropped}
+                  for key in ("encoder", "target_encoder", "predictor")}
+    else:
+        states = {key: strip_prefixes(ckpt[key]) for key in ("encoder", "target_encoder", "predictor")}
+    if not cfg.use_rope and "pos_embed" in enc_state:
         detected = _detect_uniform_power(enc_state["pos_embed"], cfg.grid, uniform_power)
         cfg = encoder_config(arch, num_frames=num_frames, img_size=img_size, tubelet_size=tubelet_size,
                              uniform_power=detected, attention=attention, **arch_overrides)
     encoders = {}
     for key in ("encoder", "target_encoder"):
         encoders[key] = VideoEncoder(cfg)
-        load_state_strict(encoders[key], strip_prefixes(ckpt[key]), f"{path} [{key}]")
+        load_state_strict(encoders[key], states[key], f"{path} [{key}]")
 
-    pred_state = strip_prefixes(ckpt["predictor"])
+    pred_state = states["predictor"]
     embed = pred_state.get("predictor_embed.weight")
     if embed is None:
         raise CheckpointError(f"{path} [predictor]: no predictor_embed.weight")
     num_tokens = sum(1 for k in pred_state if re.fullmatch(r"mask_tokens\.\d+", k))
+    if num_tokens == 10 and not cfg.use_rope:  # the files cannot say which family they are; this is a strong hint
+        log.warning("%s: 10 mask tokens, as in released V-JEPA 2 checkpoints; if this is one, load it with a "
+                    "vjepa2_* arch (RoPE), not %s", path, arch)
     pred_cfg = predictor_config(cfg, depth=_depth(pred_state, "predictor_blocks"), embed_dim=embed.shape[0],
                                 num_heads=pred_num_heads, num_mask_tokens=max(num_tokens, 1))
     predictor = Predictor(pred_cfg)

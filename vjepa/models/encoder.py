@@ -1,6 +1,8 @@
-"""The video ViT encoder of V-JEPA: tubelet embedding, fixed 3-D sin-cos positions, pre-norm blocks, final norm.
+"""The video ViT encoder of V-JEPA: tubelet embedding, positions, pre-norm blocks, final norm.
 
-Numerically equal to the official ``VisionTransformer`` (facebookresearch/jepa) and loads its weights by name.
+Positions are either the fixed 3-D sin-cos table added to the tokens (V-JEPA 1, the default) or 3-D RoPE inside
+every attention block (V-JEPA 2, ``use_rope``). Numerically equal to the official ``VisionTransformer`` of
+facebookresearch/jepa and of facebookresearch/vjepa2, and loads their weights by name.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ import torch
 from torch import nn
 
 from vjepa.masks.ops import gather_tokens
-from vjepa.models.layers import Block, init_weights_
+from vjepa.models.layers import Block, Rope, init_weights_
 from vjepa.models.pos_embed import interpolate_3d, sincos_3d
+from vjepa.models.rope import ROPE_LAYOUTS, rope_tables
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,10 @@ class EncoderConfig:
     norm_eps: float = 1e-6
     uniform_power: bool = True
     attention: str = "auto"
+    use_rope: bool = False
+    """V-JEPA 2: 3-D RoPE in every attention block instead of the sin-cos table (which is then absent)."""
+    rope_layout: str = "tiled"
+    """RoPE frequency layout: ``tiled`` for released V-JEPA 2 weights, ``interleaved`` (V-JEPA 2.1); see rope.py."""
 
     @property
     def grid(self) -> tuple[int, int, int]:
@@ -57,13 +64,17 @@ class PatchEmbed3D(nn.Module):
 
 
 class VideoEncoder(nn.Module):
-    """Video ViT. ``pos_embed`` is a fixed table kept as a buffer (in the state dict, never trained)."""
+    """Video ViT. ``pos_embed`` is a fixed table kept as a buffer (in the state dict, never trained); RoPE models
+    have none."""
 
     def __init__(self, cfg: EncoderConfig) -> None:
         super().__init__()
+        if cfg.rope_layout not in ROPE_LAYOUTS:
+            raise ValueError(f"rope_layout {cfg.rope_layout!r}: use one of {', '.join(ROPE_LAYOUTS)}")
         self.cfg = cfg
         self.patch_embed = PatchEmbed3D(cfg.in_chans, cfg.embed_dim, cfg.patch_size, cfg.tubelet_size)
-        self.register_buffer("pos_embed", sincos_3d(cfg.embed_dim, cfg.grid, cfg.uniform_power).unsqueeze(0))
+        pos = None if cfg.use_rope else sincos_3d(cfg.embed_dim, cfg.grid, cfg.uniform_power).unsqueeze(0)
+        self.register_buffer("pos_embed", pos)
         self.blocks = nn.ModuleList(
             Block(cfg.embed_dim, cfg.num_heads, cfg.mlp_ratio, cfg.qkv_bias, cfg.norm_eps, cfg.attention)
             for _ in range(cfg.depth)
@@ -86,14 +97,26 @@ class VideoEncoder(nn.Module):
         return (T // c.tubelet_size, H // c.patch_size, W // c.patch_size)
 
     def embed(self, video: torch.Tensor) -> torch.Tensor:
-        """Tubelet embedding plus positions (interpolated for other sizes): (B, C, T, H, W) -> (B, N, D)."""
+        """Tubelet embedding plus sin-cos positions (interpolated for other sizes; none with RoPE):
+        (B, C, T, H, W) -> (B, N, D)."""
         grid = self.token_grid(video)
+        if self.pos_embed is None:
+            return self.patch_embed(video)
         pos = interpolate_3d(self.pos_embed[0], self.cfg.grid, grid)  # (N, D)
         return self.patch_embed(video) + pos
 
-    def run_blocks(self, x: torch.Tensor) -> torch.Tensor:
+    def rope(self, grid: tuple[int, int, int], idx: torch.Tensor | None = None) -> Rope | None:
+        """RoPE tables for the tokens ``idx`` ((B, K) int64; all tokens when None) of a clip with token grid
+        ``grid``; None for sin-cos models."""
+        if not self.cfg.use_rope:
+            return None
+        if idx is None:
+            idx = torch.arange(grid[0] * grid[1] * grid[2], device=self.patch_embed.proj.weight.device)
+        return rope_tables(idx, grid, self.cfg.embed_dim // self.cfg.num_heads, self.cfg.rope_layout)
+
+    def run_blocks(self, x: torch.Tensor, rope: Rope | None = None) -> torch.Tensor:
         for block in self.blocks:
-            x = block(x)
+            x = block(x, rope)
         return self.norm(x)
 
     def forward(self, video: torch.Tensor, keep_idx: torch.Tensor | None = None) -> torch.Tensor:
@@ -108,14 +131,15 @@ class VideoEncoder(nn.Module):
             (B, N, D), or (B, K, D) with ``keep_idx``; layer-normed.
         """
         x = self.embed(video)
+        rope = self.rope(self.token_grid(video), keep_idx)
         if keep_idx is not None:
             x = gather_tokens(x, keep_idx)
-        return self.run_blocks(x)
+        return self.run_blocks(x, rope)
 
     def forward_masked(self, video: torch.Tensor, keep_idx: Sequence[torch.Tensor]) -> list[torch.Tensor]:
         """One output per mask configuration, embedding the clip once: list of (B, K_i, D)."""
-        x = self.embed(video)
-        return [self.run_blocks(gather_tokens(x, idx)) for idx in keep_idx]
+        x, grid = self.embed(video), self.token_grid(video)
+        return [self.run_blocks(gather_tokens(x, idx), self.rope(grid, idx)) for idx in keep_idx]
 
     def forward_intermediates(
         self, video: torch.Tensor, layers: Sequence[int], keep_idx: torch.Tensor | None = None
@@ -129,11 +153,12 @@ class VideoEncoder(nn.Module):
         if any(not -depth <= layer < depth for layer in layers):
             raise ValueError(f"layers {list(layers)} out of range for a {depth}-block encoder")
         x = self.embed(video)
+        rope = self.rope(self.token_grid(video), keep_idx)
         if keep_idx is not None:
             x = gather_tokens(x, keep_idx)
         outputs = {}
         for i, block in enumerate(self.blocks[: wanted[-1] + 1]):
-            x = block(x)
+            x = block(x, rope)
             if i in wanted:
                 outputs[i] = self.norm(x)
         return [outputs[layer % depth] for layer in layers]

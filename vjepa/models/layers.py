@@ -10,6 +10,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vjepa.models.rope import apply_rope
+
+Rope = tuple[torch.Tensor, torch.Tensor]
+"""Cosine and sine tables of :func:`vjepa.models.rope.rope_tables`, (1 or B, 1, N, 3c) each."""
+
 ATTENTION_IMPLS = ("auto", "sdpa", "manual")
 
 
@@ -45,10 +50,13 @@ class Attention(nn.Module):
         self.qkv = nn.Linear(dim, 3 * dim, bias=qkv_bias)
         self.proj = nn.Linear(dim, dim)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, rope: Rope | None = None) -> torch.Tensor:
+        """x: (B, N, D) -> (B, N, D); ``rope`` rotates queries and keys (V-JEPA 2), None adds nothing (V-JEPA 1)."""
         B, N, D = x.shape
         qkv = self.qkv(x).reshape(B, N, 3, self.num_heads, D // self.num_heads)
         q, k, v = qkv.permute(2, 0, 3, 1, 4)  # each (B, heads, N, hd)
+        if rope is not None:
+            q, k = apply_rope(q, *rope), apply_rope(k, *rope)
         x = attention(q, k, v, self.impl)
         return self.proj(x.transpose(1, 2).reshape(B, N, D))
 
@@ -84,8 +92,8 @@ class Block(nn.Module):
         self.norm2 = nn.LayerNorm(dim, eps=norm_eps)
         self.mlp = Mlp(dim, int(dim * mlp_ratio))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.attn(self.norm1(x))
+    def forward(self, x: torch.Tensor, rope: Rope | None = None) -> torch.Tensor:
+        x = x + self.attn(self.norm1(x), rope)
         return x + self.mlp(self.norm2(x))
 
 

@@ -1,6 +1,6 @@
 """The V-JEPA predictor: a narrow ViT that maps context features plus mask tokens at the target positions to
-predictions of the target features. Numerically equal to the official ``VisionTransformerPredictor`` and loads its
-weights by name.
+predictions of the target features. Numerically equal to the official ``VisionTransformerPredictor`` (V-JEPA 1
+with sin-cos positions; V-JEPA 2 with ``use_rope``) and loads its weights by name.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from torch import nn
 from vjepa.masks.ops import gather_tokens
 from vjepa.models.layers import Block, init_weights_
 from vjepa.models.pos_embed import interpolate_3d, sincos_3d
+from vjepa.models.rope import ROPE_LAYOUTS, rope_tables
 
 
 @dataclass(frozen=True)
@@ -34,16 +35,22 @@ class PredictorConfig:
     norm_eps: float = 1e-6
     uniform_power: bool = True
     attention: str = "auto"
+    use_rope: bool = False
+    """V-JEPA 2: 3-D RoPE in every block, tokens sorted by position; no sin-cos table."""
+    rope_layout: str = "tiled"
 
 
 class Predictor(nn.Module):
     def __init__(self, cfg: PredictorConfig) -> None:
         super().__init__()
+        if cfg.rope_layout not in ROPE_LAYOUTS:
+            raise ValueError(f"rope_layout {cfg.rope_layout!r}: use one of {', '.join(ROPE_LAYOUTS)}")
         self.cfg = cfg
         dp = cfg.predictor_embed_dim
         self.predictor_embed = nn.Linear(cfg.embed_dim, dp)
         self.mask_tokens = nn.ParameterList(nn.Parameter(torch.zeros(1, 1, dp)) for _ in range(cfg.num_mask_tokens))
-        self.register_buffer("predictor_pos_embed", sincos_3d(dp, cfg.grid, cfg.uniform_power).unsqueeze(0))
+        pos = None if cfg.use_rope else sincos_3d(dp, cfg.grid, cfg.uniform_power).unsqueeze(0)
+        self.register_buffer("predictor_pos_embed", pos)
         self.predictor_blocks = nn.ModuleList(
             Block(dp, cfg.num_heads, cfg.mlp_ratio, cfg.qkv_bias, cfg.norm_eps, cfg.attention) for _ in range(cfg.depth)
         )
@@ -74,6 +81,8 @@ class Predictor(nn.Module):
         Returns:
             (B, M, D) predictions in the encoder's width.
         """
+        if self.cfg.use_rope:
+            return self._forward_rope(context, ctx_idx, tgt_idx, mask_index, grid or self.cfg.grid)
         pos = self.predictor_pos_embed
         if grid is not None and tuple(grid) != tuple(self.cfg.grid):
             pos = interpolate_3d(pos[0], self.cfg.grid, grid).unsqueeze(0)
@@ -86,6 +95,23 @@ class Predictor(nn.Module):
         for block in self.predictor_blocks:
             x = block(x)
         x = self.predictor_norm(x)[:, context.shape[1] :]
+        return self.predictor_proj(x)
+
+    def _forward_rope(self, context: torch.Tensor, ctx_idx: torch.Tensor, tgt_idx: torch.Tensor, mask_index: int,
+                      grid: tuple[int, int, int]) -> torch.Tensor:
+        """V-JEPA 2: positions enter only through RoPE; tokens run sorted by position, as the official predictor."""
+        num_ctx = context.shape[1]
+        x = self.predictor_embed(context)  # (B, K, Dp)
+        token = self.mask_tokens[mask_index % len(self.mask_tokens)]  # (1, 1, Dp)
+        queries = token.expand(context.shape[0], tgt_idx.shape[1], -1)  # (B, M, Dp)
+        x = torch.cat([x, queries.to(x.dtype)], dim=1)  # (B, K+M, Dp)
+        pos = torch.cat([ctx_idx, tgt_idx], dim=1)  # (B, K+M)
+        order = pos.argsort(dim=1)
+        x, pos = gather_tokens(x, order), torch.gather(pos, 1, order)
+        rope = rope_tables(pos, tuple(grid), self.cfg.predictor_embed_dim // self.cfg.num_heads, self.cfg.rope_layout)
+        for block in self.predictor_blocks:
+            x = block(x, rope)
+        x = gather_tokens(self.predictor_norm(x), order.argsort(dim=1))[:, num_ctx:]  # unsorted; the queries only
         return self.predictor_proj(x)
 
     def forward_masked(

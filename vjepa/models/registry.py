@@ -18,6 +18,8 @@ class ArchSpec:
     num_heads: int
     mlp_ratio: float = 4.0
     patch_size: int = 16
+    use_rope: bool = False
+    """V-JEPA 2 sizes: 3-D RoPE in every attention block (encoder and predictor) instead of sin-cos tables."""
 
 
 # Widths, depths and heads of the official factories (src/models/vision_transformer.py).
@@ -30,6 +32,10 @@ ARCHS: dict[str, ArchSpec] = {
     "vit_giant": ArchSpec(1408, 40, 16, mlp_ratio=48 / 11),
     # The official factory misspells its MLP-ratio keyword, so the default 4.0 applies (6656 hidden, not 8192).
     "vit_gigantic": ArchSpec(1664, 48, 16, mlp_ratio=4.0, patch_size=14),
+    # V-JEPA 2 (facebookresearch/vjepa2): RoPE everywhere; its ViT-g has 22 heads of 64 (not the V-JEPA 1 16).
+    "vjepa2_vit_large": ArchSpec(1024, 24, 16, use_rope=True),
+    "vjepa2_vit_huge": ArchSpec(1280, 32, 16, use_rope=True),
+    "vjepa2_vit_giant": ArchSpec(1408, 40, 22, mlp_ratio=48 / 11, use_rope=True),
 }
 
 
@@ -57,12 +63,14 @@ def _checked(spec: ArchSpec, name: str) -> ArchSpec:
 
 
 def encoder_config(arch: str, *, num_frames: int = 16, img_size: int = 224, tubelet_size: int = 2,
-                   uniform_power: bool = True, attention: str = "auto", **overrides: Any) -> EncoderConfig:
+                   uniform_power: bool = True, attention: str = "auto", rope_layout: str = "tiled",
+                   **overrides: Any) -> EncoderConfig:
+    """The encoder config of a named size (``use_rope`` comes from the size, or from the overrides)."""
     spec = arch_spec(arch, **overrides)
     return EncoderConfig(
         embed_dim=spec.embed_dim, depth=spec.depth, num_heads=spec.num_heads, mlp_ratio=spec.mlp_ratio,
         patch_size=spec.patch_size, tubelet_size=tubelet_size, num_frames=num_frames, img_size=img_size,
-        uniform_power=uniform_power, attention=attention,
+        uniform_power=uniform_power, attention=attention, use_rope=spec.use_rope, rope_layout=rope_layout,
     )
 
 
@@ -73,12 +81,14 @@ def create_encoder(arch: str, **kwargs: Any) -> VideoEncoder:
 
 def predictor_config(enc: EncoderConfig, *, depth: int = 12, embed_dim: int = 384, num_heads: int | None = None,
                      num_mask_tokens: int = 2, zero_init_mask_tokens: bool = True) -> PredictorConfig:
-    """The predictor the official ``init_video_model`` builds for an encoder (heads = encoder heads)."""
+    """The predictor the official ``init_video_model`` builds for an encoder: heads = encoder heads for V-JEPA 1,
+    12 for V-JEPA 2 (RoPE) encoders, whose predictor width 384 the encoder's heads do not always divide."""
     return PredictorConfig(
         embed_dim=enc.embed_dim, predictor_embed_dim=embed_dim, depth=depth,
-        num_heads=num_heads or enc.num_heads, mlp_ratio=4.0, num_mask_tokens=num_mask_tokens,
-        zero_init_mask_tokens=zero_init_mask_tokens, grid=enc.grid, uniform_power=enc.uniform_power,
-        attention=enc.attention,
+        num_heads=num_heads or (12 if enc.use_rope else enc.num_heads), mlp_ratio=4.0,
+        num_mask_tokens=num_mask_tokens, zero_init_mask_tokens=zero_init_mask_tokens, grid=enc.grid,
+        uniform_power=enc.uniform_power, attention=enc.attention, use_rope=enc.use_rope,
+        rope_layout=enc.rope_layout,
     )
 
 
