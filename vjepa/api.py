@@ -1,0 +1,178 @@
+"""The user-facing model API: ``vjepa.load(path)`` -> :class:`VJEPAModel` with ``embed``.
+
+``load`` accepts every weight format the project knows and returns the same object, in eval mode, with gradients
+off and its provenance in ``model.config``:
+
+* our export folder (``config.json`` + ``model.safetensors``; the attentive probe too when the folder has one);
+* our training checkpoint (``.pt``, ``format: vjepa-train-checkpoint/1``);
+* an official ``.pth.tar`` of facebookresearch/jepa (``arch="vit_large"`` …) or facebookresearch/vjepa2
+  (``arch="vjepa2_vit_large"`` …): the files do not record their size, so ``arch`` is required;
+* a Hugging Face ``VJEPA2Model`` folder (``config.json`` with ``model_type: vjepa2``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from vjepa.embed import Embedding, embed, resolve_dtype
+from vjepa.errors import CheckpointError, ConfigError
+from vjepa.models.encoder import VideoEncoder
+from vjepa.models.io import load_state_strict, load_tensors
+from vjepa.models.predictor import Predictor, PredictorConfig
+from vjepa.models.probe import AttentiveClassifier, ProbeConfig
+
+
+class VJEPAModel(nn.Module):
+    """A frozen V-JEPA model: the encoder, the predictor when the source has one, an optional attentive probe.
+
+    Attributes:
+        encoder: :class:`~vjepa.models.encoder.VideoEncoder`.
+        predictor: :class:`~vjepa.models.predictor.Predictor` or None.
+        probe: :class:`~vjepa.models.probe.AttentiveClassifier` or None (needed for ``pool="attentive"``).
+        config: Where the weights came from and the module configs (JSON-serialisable).
+    """
+
+    def __init__(self, encoder: VideoEncoder, predictor: Predictor | None = None,
+                 probe: AttentiveClassifier | None = None, config: dict[str, Any] | None = None) -> None:
+        super().__init__()
+        self.encoder, self.predictor, self.probe = encoder, predictor, probe
+        self.config = dict(config or {})
+        self.config.update(encoder=asdict(encoder.cfg), predictor=asdict(predictor.cfg) if predictor else None,
+                           probe=asdict(probe.cfg) if probe else None)
+
+    def forward(self, video: torch.Tensor) -> torch.Tensor:
+        """(B, C, T, H, W) normalised clips -> (B, N, D) layer-normed tokens."""
+        return self.encoder(video)
+
+    def embed(self, video: str | os.PathLike | torch.Tensor, **kwargs: Any) -> Embedding:
+        """Embed a video file, an image, frames or clips; keyword arguments as :func:`vjepa.embed.embed`."""
+        return embed(self.encoder, video, probe=self.probe, **kwargs)
+
+    def estimate_memory(self, batch_size: int = 4, frames: int | None = None, size: int | None = None,
+                        dtype: str | torch.dtype = "auto", device: str | torch.device = "cpu") -> dict[str, int]:
+        """Bytes one :meth:`embed` batch needs; see :func:`estimate_memory`."""
+        return estimate_memory(self.encoder, batch_size, frames, size, dtype, device)
+
+
+def estimate_memory(encoder: VideoEncoder, batch_size: int = 4, frames: int | None = None, size: int | None = None,
+                    dtype: str | torch.dtype = "auto", device: str | torch.device = "cpu") -> dict[str, int]:
+    """Peak memory of one forward pass of ``batch_size`` windows, in bytes (an estimate, see docs/features.md).
+
+    weights = 4·P (float32 parameters); activations = b·B·N·(D·(6 + 2·r) + h·N·s), with b bytes per value (2 under
+    bf16 autocast, else 4), B windows of N tokens, width D, MLP ratio r, h heads, and s = 2 when attention is
+    computed with explicit scores (``attention="manual"``, or ``auto`` under bf16 autocast on a CPU) else 0
+    (fused SDPA kernels keep no N x N matrix). The D·(6 + 2·r) term counts what one block holds at its peak: the
+    residual stream, its normed copy, q, k, v and the attention output (6·D), or the MLP's hidden activation
+    before and after GELU (2·r·D).
+    """
+    cfg, device = encoder.cfg, torch.device(device)
+    dtype = resolve_dtype(dtype, device)
+    frames, size = frames or cfg.num_frames, size or cfg.img_size
+    n = (frames // cfg.tubelet_size) * (size // cfg.patch_size) ** 2
+    nbytes = 2 if dtype == torch.bfloat16 else 4
+    manual = cfg.attention == "manual" or (cfg.attention == "auto" and device.type == "cpu" and nbytes == 2)
+    weights = 4 * sum(p.numel() for p in encoder.parameters())
+    activations = nbytes * batch_size * n * (cfg.embed_dim * (6 + 2 * cfg.mlp_ratio) + (2 * cfg.num_heads * n if manual else 0))
+    return {"weights": int(weights), "activations": int(activations), "total": int(weights + activations),
+            "tokens_per_window": n}
+
+
+def _export_extras(folder: Path) -> tuple[Predictor | None, AttentiveClassifier | None]:
+    """The predictor and probe stored next to the encoder in our export folder, when present."""
+    config = json.loads((folder / "config.json").read_text())
+    tensors = load_tensors(folder / "model.safetensors")
+    out: list[nn.Module | None] = []
+    for name, build in (("predictor", lambda c: Predictor(PredictorConfig(**{**c, "grid": tuple(c["grid"])}))),
+                        ("probe", lambda c: AttentiveClassifier(ProbeConfig(**c)))):
+        state = {k[len(name) + 1:]: v for k, v in tensors.items() if k.startswith(name + ".")}
+        cfg = config.get(name)
+        if not state or not isinstance(cfg, dict):
+            out.append(None)
+            continue
+        module = build(cfg)
+        load_state_strict(module, state, f"{folder / 'model.safetensors'} [{name}]")
+        out.append(module)
+    return out[0], out[1]  # type: ignore[return-value]
+
+
+def load_probe(path: str | os.PathLike, num_heads: int) -> AttentiveClassifier:
+    """An attentive probe: a ``vjepa eval`` ``probe/`` folder or an official probe ``.pth.tar``."""
+    from vjepa.models.convert import load_official_probe
+
+    path = Path(path)
+    if path.is_dir():
+        _, probe = _export_extras(path)
+        if probe is None:
+            raise CheckpointError(f"{path}: no probe weights (expected a vjepa eval probe/ folder)")
+        return probe
+    return load_official_probe(path, num_heads=num_heads)
+
+
+def load(path: str | os.PathLike, *, arch: str | None = None, key: str = "target_encoder",
+         probe: str | os.PathLike | None = None, num_frames: int = 16, img_size: int = 224,
+         device: str | torch.device = "cpu", **arch_overrides: Any) -> VJEPAModel:
+    """Load any V-JEPA weights as an inference-ready :class:`VJEPAModel` (eval mode, no gradients).
+
+    Args:
+        path: Export folder, training checkpoint, official ``.pth.tar`` or Hugging Face VJEPA2 folder.
+        arch: Size of an official file (``vit_large``, ``vjepa2_vit_giant``, ``custom`` + ``arch_overrides``).
+        key: ``target_encoder`` (EMA weights, what official evaluation uses) or ``encoder``.
+        probe: Optional attentive probe (for ``pool="attentive"``), when ``path`` does not hold one.
+        num_frames, img_size: Pretraining clip size of an official V-JEPA 1 file (its position table).
+        device: Where to put the model.
+
+    Raises:
+        ConfigError: a missing or wrong ``arch``, a bad key, an HF config that disagrees with its weights.
+        CheckpointError: unreadable files, unknown formats, weights that do not fit.
+    """
+    from vjepa.eval.checkpoints import _peek, load_frozen_encoder
+    from vjepa.models.convert import load_official_pretrain
+    from vjepa.models.hf import is_hf_folder, load_hf
+    from vjepa.train.checkpoint import FORMAT as TRAIN_FORMAT
+
+    path = Path(path)
+    if path.name == "model.safetensors":
+        path = path.parent
+    config: dict[str, Any] = {"source": str(path), "key": key, "arch": arch}
+    predictor = probe_module = None
+    if is_hf_folder(path):
+        if arch is not None:
+            raise ConfigError(f"{path} is a Hugging Face VJEPA2 folder, whose config.json gives the size; drop arch")
+        loaded = load_hf(path)
+        encoder, predictor = loaded.encoder, loaded.predictor
+        config.update(format="hf-vjepa2", key="encoder")  # HF ports hold one encoder
+    elif path.is_file() and _is_official(_peek(path), TRAIN_FORMAT):
+        if key not in ("encoder", "target_encoder"):
+            raise ConfigError(f"key {key!r}: use target_encoder or encoder")
+        if arch is None:
+            raise ConfigError(f"{path} is an official V-JEPA checkpoint, which does not record its size: pass arch "
+                              "(vit_large, ... for V-JEPA 1; vjepa2_vit_large, ... for V-JEPA 2; `vjepa models`)")
+        official = load_official_pretrain(path, arch, num_frames=num_frames, img_size=img_size, **arch_overrides)
+        encoder, predictor = getattr(official, key), official.predictor
+        config.update(format="official", meta=official.meta)
+    else:
+        encoder = load_frozen_encoder(path, key=key, arch=arch, num_frames=num_frames, img_size=img_size,
+                                      **arch_overrides)
+        config["format"] = "vjepa-export" if path.is_dir() else "vjepa-train-checkpoint"
+        if path.is_dir():
+            predictor, probe_module = _export_extras(path)
+    if probe is not None:
+        probe_module = load_probe(probe, encoder.cfg.num_heads)
+        config["probe_source"] = str(probe)
+    if probe_module is not None and probe_module.cfg.embed_dim != encoder.cfg.embed_dim:
+        raise ConfigError(f"the probe is {probe_module.cfg.embed_dim}-wide but the encoder {encoder.cfg.embed_dim}")
+    model = VJEPAModel(encoder, predictor, probe_module, config).to(device).eval()
+    model.requires_grad_(False)  # inference only: no autograd bookkeeping, no autocast weight-cast cache
+    return model
+
+
+def _is_official(ckpt: Any, train_format: str) -> bool:
+    return isinstance(ckpt, dict) and ckpt.get("format") != train_format and \
+        {"encoder", "target_encoder", "predictor"} <= set(ckpt)
