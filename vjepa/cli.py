@@ -1,4 +1,5 @@
-"""Command line: ``vjepa pretrain | demo | convert | models``. Dispatch and argument parsing only."""
+"""Command line: ``vjepa pretrain | demo | data | eval | extract | visualize | convert | models``. Dispatch and
+argument parsing only."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 from vjepa.data.check import add_check_parser
 from vjepa.errors import VjepaError
 from vjepa.eval.cli import add_eval_parser
+from vjepa.extract import add_extract_parser
 
 
 def _cmd_pretrain(args: argparse.Namespace) -> int:
@@ -111,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_check_parser(sub)
     add_eval_parser(sub)
+    add_extract_parser(sub)
 
     p = sub.add_parser("models", help="list the named model sizes and their parameter counts")
     p.set_defaults(func=_cmd_models)
