@@ -14,6 +14,7 @@ from vjepa.data.check import add_check_parser
 from vjepa.errors import VjepaError
 from vjepa.eval.cli import add_eval_parser
 from vjepa.extract import add_extract_parser
+from vjepa.visualize import add_visualize_parser
 
 
 def _cmd_pretrain(args: argparse.Namespace) -> int:
@@ -114,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_check_parser(sub)
     add_eval_parser(sub)
     add_extract_parser(sub)
+    add_visualize_parser(sub)
 
     p = sub.add_parser("models", help="list the named model sizes and their parameter counts")
     p.set_defaults(func=_cmd_models)
