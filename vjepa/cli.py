@@ -80,6 +80,30 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_convert_hf(args: argparse.Namespace) -> int:
+    """Hugging Face VJEPA2 folder -> our export (encoder and predictor)."""
+    from vjepa.models.hf import load_hf
+    from vjepa.models.io import save_modules
+
+    loaded = load_hf(args.hf_dir)
+    config = {"format": "vjepa-export/1", "source": str(args.hf_dir), "arch": "hf-vjepa2",
+              "encoder": asdict(loaded.encoder.cfg), "predictor": asdict(loaded.predictor.cfg)}
+    out = save_modules(args.out_dir, {"encoder": loaded.encoder, "predictor": loaded.predictor}, config)
+    print(f"converted {args.hf_dir} -> {out}/model.safetensors, {out}/config.json")
+    return 0
+
+
+def _cmd_convert_to_hf(args: argparse.Namespace) -> int:
+    """Any checkpoint vjepa.load reads -> a Hugging Face VJEPA2 folder."""
+    from vjepa.api import load
+    from vjepa.models.hf import export_hf
+
+    model = load(args.checkpoint, arch=args.arch, key=args.key)
+    out = export_hf(model.encoder, model.predictor, args.out_dir)
+    print(f"exported {args.checkpoint} -> {out}/model.safetensors, {out}/config.json (transformers VJEPA2Model)")
+    return 0
+
+
 def one_line(message: str) -> str:
     """The user-facing line of an error message. Errors raised in DataLoader workers come back wrapped in a
     "Caught ... in DataLoader worker" header and the worker's traceback; keep only the original message."""
@@ -143,6 +167,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="predictor heads (default: the encoder's for V-JEPA 1, 12 for V-JEPA 2, as official)")
     c.add_argument("--probe", help="also convert an official attentive-probe checkpoint")
     c.set_defaults(func=_cmd_convert)
+    c = conv.add_parser("hf", help="a Hugging Face transformers VJEPA2Model folder -> our export")
+    c.add_argument("hf_dir", help="folder with config.json (model_type vjepa2) and model.safetensors")
+    c.add_argument("out_dir", help="folder for model.safetensors and config.json")
+    c.set_defaults(func=_cmd_convert_hf)
+    c = conv.add_parser("to-hf", help="a V-JEPA 2 (RoPE) model -> a transformers VJEPA2Model folder")
+    c.add_argument("checkpoint", help="export folder, training checkpoint or official .pth.tar (with --arch)")
+    c.add_argument("out_dir", help="folder for config.json and model.safetensors")
+    c.add_argument("--arch", help="size of an official checkpoint (vjepa2_vit_large, ...)")
+    c.add_argument("--key", default="target_encoder", choices=("target_encoder", "encoder"))
+    c.set_defaults(func=_cmd_convert_to_hf)
     return parser
 
 

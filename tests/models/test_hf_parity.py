@@ -9,7 +9,7 @@ and a wrong position encoding would go unnoticed); a control test shows the wron
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 import pytest
 import torch
@@ -20,6 +20,7 @@ from vjepa.errors import ConfigError  # noqa: E402
 from vjepa.masks.ops import gather_tokens  # noqa: E402
 from vjepa.models.encoder import VideoEncoder  # noqa: E402
 from vjepa.models.hf import export_hf, load_hf  # noqa: E402
+from vjepa.models.io import save_modules  # noqa: E402
 from vjepa.models.predictor import Predictor  # noqa: E402
 from vjepa.models.registry import create_encoder, create_predictor  # noqa: E402
 
@@ -200,3 +201,26 @@ def test_transformers_brings_no_second_torch_nor_torchvision():
             "print(torch.__file__); print('torchvision' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out[0] == torch.__file__ and out[1] == "False"
+
+
+@torch.no_grad()
+def test_cli_convert_hf_and_back(hf_dir, tmp_path, video, capsys):
+    """`vjepa convert hf` (HF -> our export) then `vjepa convert to-hf` (-> HF): transformers reads the result and
+    computes what the original computes."""
+    from vjepa.cli import main
+
+    folder, hf = hf_dir
+    assert main(["convert", "hf", str(folder), str(tmp_path / "ours")]) == 0
+    assert main(["convert", "to-hf", str(tmp_path / "ours"), str(tmp_path / "back")]) == 0
+    again = transformers.VJEPA2Model.from_pretrained(tmp_path / "back").eval()
+    ctx, tgt = masks(32, 12, 2, seed=9)
+    a = hf(video.transpose(1, 2), context_mask=[ctx], target_mask=[tgt])
+    b = again(video.transpose(1, 2), context_mask=[ctx], target_mask=[tgt])
+    assert max_err(a.last_hidden_state, b.last_hidden_state) == 0
+    assert max_err(a.predictor_output.last_hidden_state, b.predictor_output.last_hidden_state) == 0
+    capsys.readouterr()
+    bad = tmp_path / "v1"  # a V-JEPA 1 (sin-cos) export cannot become VJEPA2: one line, nothing written
+    enc = create_encoder("custom", embed_dim=64, depth=1, num_heads=2, patch_size=8, num_frames=4, img_size=32)
+    save_modules(bad, {"encoder": enc}, {"format": "vjepa-export/1", "encoder": asdict(enc.cfg)})
+    assert main(["convert", "to-hf", str(bad), str(tmp_path / "nope")]) == 2
+    assert "RoPE" in capsys.readouterr().err and not (tmp_path / "nope").exists()
