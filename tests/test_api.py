@@ -180,3 +180,22 @@ def test_import_vjepa_is_light():
     code = "import sys, vjepa; print('vjepa.api' in sys.modules, 'transformers' in sys.modules, callable(vjepa.load))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "False", "True"]
+
+
+def test_load_with_a_vjepa_eval_probe_folder(tmp_path):
+    """`probe=` takes the probe/ folder `vjepa eval` writes (config.json {"probe": ProbeConfig, ...})."""
+    from vjepa.models.probe import AttentiveClassifier, ProbeConfig
+
+    enc = tiny_encoder()
+    save_modules(tmp_path / "exp", {"encoder": enc}, {"format": "vjepa-export/1", "encoder": asdict(enc.cfg)})
+    probe = AttentiveClassifier(ProbeConfig(embed_dim=48, num_heads=2, num_classes=3))
+    save_modules(tmp_path / "probe", {"probe": probe}, {"probe": asdict(probe.cfg), "recipe": {}, "features": {}})
+    model = vjepa.load(tmp_path / "exp", probe=tmp_path / "probe")
+    clip = torch.randn(3, 4, 32, 32)
+    with torch.no_grad():
+        expected = probe.pooler(enc(clip[None]))[:, 0]
+    torch.testing.assert_close(model.embed(clip, pool="attentive").features, expected)
+    with pytest.raises(ConfigError, match="wide"):
+        bad = AttentiveClassifier(ProbeConfig(embed_dim=24, num_heads=2, num_classes=3))
+        save_modules(tmp_path / "bad", {"probe": bad}, {"probe": asdict(bad.cfg)})
+        vjepa.load(tmp_path / "exp", probe=tmp_path / "bad")

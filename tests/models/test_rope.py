@@ -135,3 +135,18 @@ def test_official_vjepa2_wrong_arch_is_one_line(tmp_path):
     with pytest.raises(CheckpointError, match="vjepa2_vit_large"):  # a sin-cos arch for a RoPE file: the hint
         load_official_pretrain(tmp_path / "nopos.pt", "custom", embed_dim=64, depth=2, num_heads=2, patch_size=8,
                                num_frames=4, img_size=32)
+
+
+def test_rope_models_train_step_shapes_and_gradients():
+    """The training path (one embed, several masks, per-mask predictor) works for V-JEPA 2 models."""
+    enc, pred = tiny_rope()
+    enc.train()
+    pred.train()
+    video = torch.randn(2, 3, 4, 32, 32)
+    ctx = [torch.tensor([[0, 1, 2, 8, 9], [3, 4, 5, 6, 7]]), torch.arange(16).expand(2, -1)]
+    tgt = [torch.tensor([[3, 4, 20], [0, 1, 30]]), torch.arange(16, 32).expand(2, -1)]
+    contexts = enc.forward_masked(video, ctx)
+    preds = pred.forward_masked(contexts, ctx, tgt, grid=(2, 4, 4))
+    assert [tuple(p.shape) for p in preds] == [(2, 3, 64), (2, 16, 64)]
+    sum(p.square().mean() for p in preds).backward()
+    assert enc.blocks[0].attn.qkv.weight.grad.abs().sum() > 0 and pred.mask_tokens[1].grad is not None
