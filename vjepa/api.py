@@ -79,7 +79,8 @@ def estimate_memory(encoder: VideoEncoder, batch_size: int = 4, frames: int | No
     nbytes = 2 if dtype == torch.bfloat16 else 4
     manual = cfg.attention == "manual" or (cfg.attention == "auto" and device.type == "cpu" and nbytes == 2)
     weights = 4 * sum(p.numel() for p in encoder.parameters())
-    activations = nbytes * batch_size * n * (cfg.embed_dim * (6 + 2 * cfg.mlp_ratio) + (2 * cfg.num_heads * n if manual else 0))
+    scores = 2 * cfg.num_heads * n if manual else 0
+    activations = nbytes * batch_size * n * (cfg.embed_dim * (6 + 2 * cfg.mlp_ratio) + scores)
     return {"weights": int(weights), "activations": int(activations), "total": int(weights + activations),
             "tokens_per_window": n}
 

@@ -50,7 +50,8 @@ def _cmd_models(args: argparse.Namespace) -> int:
     print(f"{'name':<18}{'width':>7}{'depth':>7}{'heads':>7}{'mlp':>8}{'patch':>7}{'params':>12}")
     for name, spec in ARCHS.items():
         params = count_parameters(name)
-        print(f"{name:<18}{spec.embed_dim:>7}{spec.depth:>7}{spec.num_heads:>7}{int(spec.embed_dim * spec.mlp_ratio):>8}"
+        hidden = int(spec.embed_dim * spec.mlp_ratio)
+        print(f"{name:<18}{spec.embed_dim:>7}{spec.depth:>7}{spec.num_heads:>7}{hidden:>8}"
               f"{spec.patch_size:>7}{params / 1e6:>11.1f}M" + ("  RoPE (V-JEPA 2)" if spec.use_rope else ""))
     return 0
 

@@ -99,7 +99,8 @@ class _Source:
         if video.dim() == 3:
             video, self.is_image = video.unsqueeze(0), True
         if video.dim() != 4 or video.shape[-1] != 3:
-            raise ConfigError(f"a uint8 input must be frames (T, H, W, 3) or an image (H, W, 3), got {list(video.shape)}")
+            raise ConfigError(f"a uint8 input must be frames (T, H, W, 3) or an image (H, W, 3), "
+                              f"got {list(video.shape)}")
         self.num_frames = video.shape[0]
         self.read = lambda idx: video[list(idx)]
 

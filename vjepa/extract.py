@@ -186,7 +186,8 @@ def _cmd_extract(args: argparse.Namespace) -> int:
         try:
             layers = [int(x) for x in args.layers.split(",")]
         except ValueError:
-            raise ConfigError(f"--layers {args.layers!r}: give comma-separated block indices, e.g. -1 or 11,23") from None
+            raise ConfigError(f"--layers {args.layers!r}: give comma-separated block indices, e.g. -1 or 11,23"
+                              ) from None
     result = run_extract(
         args.inputs, args.checkpoint, args.out, arch=args.arch, key=args.key, probe=args.probe,
         pretrain_frames=args.pretrain_frames, pretrain_img_size=args.pretrain_img_size, storage=args.storage,

@@ -21,7 +21,6 @@ from vjepa.masks.ops import gather_tokens  # noqa: E402
 from vjepa.models.encoder import VideoEncoder  # noqa: E402
 from vjepa.models.hf import export_hf, load_hf  # noqa: E402
 from vjepa.models.io import save_modules  # noqa: E402
-from vjepa.models.predictor import Predictor  # noqa: E402
 from vjepa.models.registry import create_encoder, create_predictor  # noqa: E402
 
 ATOL = 1e-4

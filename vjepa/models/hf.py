@@ -173,7 +173,8 @@ def configs_from_hf(cfg: dict[str, Any], hf: dict[str, torch.Tensor], where: str
     need(get("in_chans", 3) == chans, "in_chans", get("in_chans", 3), chans, conv)
     need(get("tubelet_size", 2) == tubelet and hf[conv].shape[-1] == patch, "tubelet_size x patch_size",
          f"{get('tubelet_size', 2)}x{patch}", f"{tubelet}x{hf[conv].shape[-1]}", conv)
-    need(depth == _count(hf, "encoder.layer"), "num_hidden_layers", depth, _count(hf, "encoder.layer"), "encoder.layer.*")
+    layers = _count(hf, "encoder.layer")
+    need(depth == layers, "num_hidden_layers", depth, layers, "encoder.layer.*")
     hidden = hf["encoder.layer.0.mlp.fc1.weight"].shape[0] if depth else 0
     need(int(dim * get("mlp_ratio", 4.0)) == hidden, "mlp_ratio", get("mlp_ratio", 4.0), f"{hidden}/{dim}",
          "encoder.layer.0.mlp.fc1.weight")
