@@ -191,6 +191,26 @@ def test_mismatched_hf_config_is_one_line_error(hf_dir, tmp_path, key, value, ma
     assert "\n" not in str(e.value)
 
 
+def test_mismatched_hf_config_through_the_cli_writes_nothing(hf_dir, tmp_path, capsys):
+    from vjepa.cli import main
+
+    folder, _ = hf_dir
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "model.safetensors").write_bytes((folder / "model.safetensors").read_bytes())
+    config = json.loads((folder / "config.json").read_text())
+    (bad / "config.json").write_text(json.dumps({**config, "pred_hidden_size": 96}))
+    clip = tmp_path / "clip.png"
+    clip.write_bytes(b"")  # never read: the model fails first
+    for argv, out in ((["convert", "hf", str(bad), str(tmp_path / "ours")], tmp_path / "ours"),
+                      (["extract", str(clip), "--checkpoint", str(bad), "--out", str(tmp_path / "f.safetensors")],
+                       tmp_path / "f.safetensors")):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "pred_hidden_size is 96" in err and len(err.strip().splitlines()) == 1
+        assert not out.exists()
+
+
 def test_transformers_brings_no_second_torch_nor_torchvision():
     """The VJEPA2 model and config import without torchvision; transformers uses the installed torch."""
     import subprocess
