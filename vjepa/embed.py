@@ -175,12 +175,11 @@ def _pool(tokens: torch.Tensor, pool: str, probe: nn.Module | None, grid: tuple[
 def embed(encoder: nn.Module, video: str | os.PathLike | torch.Tensor, *, pool: str = "mean",
           layers: Sequence[int] | None = None, window: int | None = None, stride: int | None = None,
           fps: float | None = None, video_fps: float | None = None, size: int | None = None, resize: str = "crop",
-          batch_size: int = 4, probe: nn.Module | None = None, device: str | torch.device | None = None,
-          dtype: str | torch.dtype = "auto") -> Embedding:
+          batch_size: int = 4, probe: nn.Module | None = None, dtype: str | torch.dtype = "auto") -> Embedding:
     """Embed one video, clip or image with a frozen :class:`~vjepa.models.encoder.VideoEncoder`.
 
     Args:
-        encoder: The encoder (its device is used unless ``device`` is given).
+        encoder: The encoder; it runs where its parameters are (move the model first: ``model.to("cuda")``).
         video: A video or image path; uint8 frames (T, H, W, 3) or an image (H, W, 3); or normalised float model
             input (C, T, H, W) / (C, H, W).
         pool: ``mean``, ``attentive`` (needs ``probe``) or ``none``.
@@ -192,7 +191,7 @@ def embed(encoder: nn.Module, video: str | os.PathLike | torch.Tensor, *, pool: 
         size: Pixel size (default: the encoder's ``img_size``); ``resize``: ``crop`` or ``full``.
         batch_size: Windows per forward pass (see :func:`vjepa.api.estimate_memory`).
         probe: An :class:`~vjepa.models.probe.AttentiveClassifier` for ``pool="attentive"``.
-        device, dtype: Where and how to compute (``auto``: bf16 autocast on GPUs, fp32 on CPUs).
+        dtype: Compute precision (``auto``: bf16 autocast on GPUs, fp32 on CPUs).
 
     Raises:
         ConfigError for bad arguments, DataError for unreadable inputs.
@@ -215,7 +214,7 @@ def embed(encoder: nn.Module, video: str | os.PathLike | torch.Tensor, *, pool: 
     picked = sample_indices(source.num_frames, source.fps, fps)
     wins = [[picked[min(s + i, len(picked) - 1)] for i in range(window)]  # short: pad with the last frame
             for s in window_starts(len(picked), window, stride)]
-    device = torch.device(device) if device is not None else next(encoder.parameters()).device
+    device = next(encoder.parameters()).device
     dtype = resolve_dtype(dtype, device)
     size = size or cfg.img_size
     outputs, grid = [], None
