@@ -1,4 +1,4 @@
-"""Command line: ``vjepa pretrain | demo | convert | models``. Dispatch and argument parsing only."""
+"""Command line: ``vjepa pretrain | demo | experiment | convert | models``. Dispatch and argument parsing only."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pathlib import Path
 from vjepa.data.check import add_check_parser
 from vjepa.errors import VjepaError
 from vjepa.eval.cli import add_eval_parser
+from vjepa.experiment.cli import add_experiment_parser
 
 
 def _cmd_pretrain(args: argparse.Namespace) -> int:
@@ -110,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_check_parser(sub)
     add_eval_parser(sub)
+    add_experiment_parser(sub)
 
     p = sub.add_parser("models", help="list the named model sizes and their parameter counts")
     p.set_defaults(func=_cmd_models)

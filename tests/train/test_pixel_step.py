@@ -118,3 +118,28 @@ def test_pretrain_with_the_pixel_objective_exports_the_encoder_and_refuses_a_vje
     with pytest.raises(CheckpointError, match="another objective"):
         pretrain(load_config("cpu_tiny", ["run.max_steps=4", "optim.micro_batch_size=null"]), tmp_path,
                  progress=False)
+
+
+def test_an_interrupted_pixel_run_resumes_bitwise_identically(tmp_path, monkeypatch):
+    import vjepa.train.loop as loop
+
+    cfg = load_config("cpu_tiny", [*PIXEL, "run.max_steps=5", "run.checkpoint_every=2"])
+    pretrain(cfg, tmp_path / "straight", progress=False)
+    real_step = loop.pixel_step
+
+    def interrupted(state, *args, **kwargs):
+        if state.step == 3:  # after the step-2 checkpoint; step 3 is lost
+            raise KeyboardInterrupt
+        return real_step(state, *args, **kwargs)
+
+    monkeypatch.setattr(loop, "pixel_step", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        pretrain(cfg, tmp_path / "killed", progress=False)
+    monkeypatch.setattr(loop, "pixel_step", real_step)
+    assert pretrain(cfg, tmp_path / "killed", progress=False)["steps_this_run"] == 3
+    a, b = (torch.load(tmp_path / run / "checkpoints" / "latest.pt", map_location="cpu", weights_only=True)
+            for run in ("straight", "killed"))
+    for key in ("encoder", "predictor"):
+        for name, tensor in a[key].items():
+            assert torch.equal(tensor, b[key][name]), f"{key}.{name}"
+    assert a["step"] == b["step"] == 5
