@@ -149,7 +149,7 @@ def pretrain(cfg: PretrainConfig, out_dir: str | Path, *, progress: bool = True,
             (out / "bad_files.txt").write_text("".join(f"{reason}\n" for reason in bad_files.values()))
             tqdm.write(f"{len(bad_files)} unreadable file(s) were skipped this run; listed in {out / 'bad_files.txt'}",
                        file=sys.stderr)
-        plot_loss_curve(out / "metrics.jsonl", out / "loss_curve.png")
+        plot_loss_curve(out / "metrics.jsonl", out / "loss_curve.png", cfg.objective)
         save_modules(out / "export", {"encoder": target},
                      {"format": "vjepa-export/1", "encoder": vars(target.cfg),
                       "source": "encoder" if cfg.objective == "pixel" else "target_encoder",
