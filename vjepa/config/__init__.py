@@ -24,7 +24,8 @@ from vjepa.config.schema import (
 from vjepa.masks.spec import MaskSpec
 
 __all__ = [
-    "DataConfig", "LossConfig", "MaskSpec", "MaskingConfig", "ModelConfig", "OptimConfig", "PixelConfig", "PretrainConfig",
-    "RunConfig", "SyntheticDataConfig", "config_from_dict", "grad_accum_steps", "list_presets", "load_config", "load_typed", "micro_batch_size",
-    "per_process_batch", "save_resolved", "schedule_steps", "to_dict", "total_steps", "validate", "warmup_steps",
+    "DataConfig", "LossConfig", "MaskSpec", "MaskingConfig", "ModelConfig", "OptimConfig", "PixelConfig",
+    "PretrainConfig", "RunConfig", "SyntheticDataConfig", "config_from_dict", "grad_accum_steps", "list_presets",
+    "load_config", "load_typed", "micro_batch_size", "per_process_batch", "save_resolved", "schedule_steps", "to_dict",
+    "total_steps", "validate", "warmup_steps",
 ]
