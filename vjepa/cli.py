@@ -1,5 +1,5 @@
-"""Command line: ``vjepa pretrain | demo | data | eval | extract | visualize | convert | models``. Dispatch and
-argument parsing only."""
+"""Command line: ``vjepa pretrain | demo | experiment | data | eval | extract | visualize | convert | models``.
+Dispatch and argument parsing only."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pathlib import Path
 from vjepa.data.check import add_check_parser
 from vjepa.errors import VjepaError
 from vjepa.eval.cli import add_eval_parser
+from vjepa.experiment.cli import add_experiment_parser
 from vjepa.extract import add_extract_parser
 from vjepa.visualize import add_visualize_parser
 
@@ -139,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_check_parser(sub)
     add_eval_parser(sub)
+    add_experiment_parser(sub)
     add_extract_parser(sub)
     add_visualize_parser(sub)
 

@@ -27,7 +27,7 @@ from vjepa.errors import ConfigError
 from vjepa.models.registry import ARCHS
 
 PRESET_DIR = Path(vjepa.__file__).parent / "configs"
-PRESETS = sorted(PRESET_DIR.glob("*.yaml"))
+PRESETS = sorted(p for p in PRESET_DIR.glob("*.yaml") if not p.stem.startswith("experiment_"))  # pretraining
 KNOWN_ARCHS = [*ARCHS, "custom"]
 
 
@@ -318,6 +318,13 @@ def test_partial_mask_entries_take_the_maskspec_defaults(tmp_path):
     (["run.device=gpu"], 1, "run.device = 'gpu': use one of auto, cpu, cuda"),
     (["data.dataset=webvid"], 1, "data.dataset = 'webvid': use one of synthetic, videos"),
     (["data.dataset=videos"], 1, "data.dataset 'videos' needs data.paths"),
+    (["objective=pixle"], 1, "objective = 'pixle': use one of pixel, vjepa; did you mean 'pixel'?"),
+    (["objective=pixel"], 1, "pixel.mask_ratio = 0.9 masks 4 of the 4 spatial positions per frame"),
+    (["objective=pixel", "pixel.mask_ratio=0.1"], 1, "pixel.mask_ratio = 0.1 masks 0 of the 4 spatial positions"),
+    (["pixel.mask_ratio=1.0"], 1, "pixel.mask_ratio = 1.0: must be in (0, 1)"),
+    (["pixel.decoder_depth=0"], 1, "pixel.decoder_depth = 0: must be >= 1"),
+    (["objective=pixel", "pixel.mask_ratio=0.75", "pixel.decoder_num_heads=5"], 1,
+     "pixel decoder width 24 (pixel.decoder_embed_dim, null = half model.embed_dim) is not divisible by its heads 5"),
     (["data.dataset=videos", "data.paths=[a.csv, b.csv]", "data.weights=[1.0]"], 1,
      "data.weights has 1 entries but data.paths has 2"),
     (["model.embed_dim=null"], 1, "model.arch 'custom' needs model.embed_dim"),
@@ -363,7 +370,7 @@ def test_save_and_load_round_trip(tmp_path, name):
 
 def test_to_dict_is_plain_data():
     data = to_dict(load_config("vitl16"))
-    assert set(data) == {"model", "data", "masks", "optim", "loss", "run"}
+    assert set(data) == {"objective", "model", "data", "masks", "optim", "loss", "pixel", "run"}
     assert data["optim"]["ema"] == [0.998, 1.0] and isinstance(data["masks"]["blocks"][0], dict)
     assert json.loads(json.dumps(data)) == data  # no tuples, dataclasses or other objects
 

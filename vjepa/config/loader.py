@@ -20,7 +20,7 @@ import typing
 from collections.abc import Collection, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -29,7 +29,10 @@ from vjepa.config.schema import PretrainConfig
 from vjepa.errors import ConfigError
 
 PRESET_PACKAGE = "vjepa.configs"
+EXPERIMENT_PREFIX = "experiment_"
+"""Packaged files named ``experiment_*.yaml`` configure experiments (``vjepa experiment``), not pretraining runs."""
 _NONE = type(None)
+T = TypeVar("T")
 # Official key names and common synonyms -> our field names; only used to suggest a fix for an unknown key.
 _ALIASES = {"learning_rate": "lr", "ref_lr": "lr", "warmup": "warmup_epochs", "ipe": "steps_per_epoch",
             "ipe_scale": "schedule_horizon", "num_epochs": "epochs", "model_name": "arch", "sampling_rate":
@@ -85,10 +88,22 @@ def _type_error(key: str, tp: Any, value: Any, source: str) -> ConfigError:
     return ConfigError(f"{source}: {key} must be {_describe(tp)}, got {reprlib.repr(value)}")
 
 
+@functools.lru_cache(maxsize=None)
+def _parts(cls: type) -> frozenset:
+    """``cls`` and every dataclass it is made of (sections, list items), recursively."""
+    found = {cls}
+    for tp in _hints(cls).values():
+        for t in (tp, *typing.get_args(tp)):
+            if dataclasses.is_dataclass(t) and t not in found:
+                found |= _parts(t)
+    return frozenset(found)
+
+
 def _unknown_key(cls: type, name: Any, prefix: str, source: str) -> ConfigError:
     """A key that is not a field of ``cls``, with the closest valid key (or the list of valid keys) as the fix."""
     valid, listing = list(_hints(cls)), f"valid keys{' in ' + prefix[:-1] if prefix else ''}"
-    close = [f"{s}.{name}" for s, t in _hints(PretrainConfig).items()  # the same key in another section
+    sections = _hints(PretrainConfig).items() if cls in _parts(PretrainConfig) else ()  # other configs: no hint
+    close = [f"{s}.{name}" for s, t in sections  # the same key in another section
              if dataclasses.is_dataclass(t) and t is not cls and name in _hints(t)]
     close += [f"{prefix}{_ALIASES.get(c, c)}" for c in difflib.get_close_matches(  # a typo, or an official name
         str(name), valid + [a for a in _ALIASES if _ALIASES[a] in valid], 1, 0.6)]
@@ -174,8 +189,9 @@ def _apply_override(cfg: PretrainConfig, item: str) -> None:
     _apply(obj, {last: parse_yaml(text, source)}, f"{path}." if path else "", source)
 
 
-def list_presets() -> list[str]:  # names of the packaged presets (vjepa/configs/*.yaml), sorted
-    return sorted(p.name[:-5] for p in resources.files(PRESET_PACKAGE).iterdir() if p.name.endswith(".yaml"))
+def list_presets() -> list[str]:  # names of the packaged pretraining presets (vjepa/configs/*.yaml), sorted
+    return sorted(p.name[:-5] for p in resources.files(PRESET_PACKAGE).iterdir()
+                  if p.name.endswith(".yaml") and not p.name.startswith(EXPERIMENT_PREFIX))
 
 
 def _read(path: str | os.PathLike) -> tuple[str, str]:
@@ -195,7 +211,13 @@ def _read(path: str | os.PathLike) -> tuple[str, str]:
 def load_config(path: str | os.PathLike | None, overrides: Sequence[str] = ()) -> PretrainConfig:
     """Defaults <- YAML file (or packaged preset name; None: none) <- ``key=value`` overrides. Raises ConfigError
     for a missing file, invalid YAML, an unknown key or a wrong type; cross-field rules: :func:`validate`."""
-    cfg = PretrainConfig()
+    return load_typed(PretrainConfig, path, overrides)
+
+
+def load_typed(cls: type[T], path: str | os.PathLike | None, overrides: Sequence[str] = ()) -> T:
+    """:func:`load_config` for any config dataclass ``cls`` (e.g. an experiment's): the same strict keys, types,
+    did-you-mean hints, packaged presets and ``key=value`` overrides."""
+    cfg = cls()
     if path is not None:
         text, source = _read(path)
         data = parse_yaml(text, source)
@@ -212,12 +234,13 @@ def to_dict(cfg: Any) -> Any:
     return [to_dict(v) for v in cfg] if isinstance(cfg, (list, tuple)) else cfg
 
 
-def save_resolved(cfg: PretrainConfig, path: str | os.PathLike) -> Path:
+def save_resolved(cfg: Any, path: str | os.PathLike,
+                  header: str = "Resolved vjepa pretraining config: every value (load it with --config).") -> Path:
     """Write the resolved config as YAML atomically (temp file in the same folder, then ``os.replace``);
-    ``load_config(path)`` gives back an equal config. Returns the path."""
+    ``load_config(path)`` (``load_typed`` for other configs) gives back an equal config. Returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = "# Resolved vjepa pretraining config: every value (load it with --config).\n"
+    text = f"# {header}\n"
     text += yaml.dump(to_dict(cfg), Dumper=_Dumper, sort_keys=False, width=120)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -254,7 +277,8 @@ def validate(cfg: PretrainConfig, world_size: int = 1, known_archs: Collection[s
     ones = ("model.embed_dim model.depth model.num_heads model.patch_size model.tubelet_size model.pred_depth "
             "model.pred_embed_dim model.pred_num_heads data.num_frames data.frame_step data.crop_size "
             "data.synthetic.num_videos data.synthetic.size data.synthetic.num_classes optim.batch_size optim.epochs "
-            "optim.micro_batch_size optim.steps_per_epoch run.max_steps run.log_every run.checkpoint_every")
+            "optim.micro_batch_size optim.steps_per_epoch run.max_steps run.log_every run.checkpoint_every "
+            "pixel.decoder_depth pixel.decoder_embed_dim pixel.decoder_num_heads")
     zeros = ("data.num_workers run.keep_every run.health_every optim.start_lr optim.final_lr optim.weight_decay "
              "optim.final_weight_decay loss.reg_coeff")
     for low, keys in ((1, ones), (0, zeros)):
@@ -311,3 +335,15 @@ def validate(cfg: PretrainConfig, world_size: int = 1, known_archs: Collection[s
           "masks.equalize 'none' needs optim.micro_batch_size 1 and no max_keep; use 'random_subset' or 'truncate'")
     choice("run.device", r.device, ("auto", "cpu", "cuda"))
     choice("run.dtype", r.dtype, ("auto", "float32", "bfloat16"))
+    choice("objective", cfg.objective, ("vjepa", "pixel"))
+    p = cfg.pixel
+    _need(0 < p.mask_ratio < 1, f"pixel.mask_ratio = {p.mask_ratio}: must be in (0, 1) (VideoMAE: 0.9)")
+    spatial = (d.crop_size // m.patch_size) ** 2
+    masked = round(p.mask_ratio * spatial)
+    _need(cfg.objective != "pixel" or 0 < masked < spatial, f"pixel.mask_ratio = {p.mask_ratio} masks {masked} of "
+          f"the {spatial} spatial positions per frame; need at least one masked and one visible")
+    width = p.decoder_embed_dim or (m.embed_dim // 2 if m.embed_dim else None)
+    heads = p.decoder_num_heads or m.num_heads
+    _need(cfg.objective != "pixel" or None in (width, heads) or width % heads == 0,
+          f"pixel decoder width {width} (pixel.decoder_embed_dim, null = half model.embed_dim) is not divisible by "
+          f"its heads {heads} (pixel.decoder_num_heads, null = model.num_heads); change either")

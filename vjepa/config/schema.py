@@ -119,6 +119,30 @@ class LossConfig:
 
 
 @dataclass
+class PixelConfig:
+    """The pixel-reconstruction baseline (``objective: pixel``), VideoMAE-style (Tong et al., NeurIPS 2022).
+
+    VideoMAE pretrains with tube masking at 90 %, a 4-block decoder half as wide as the encoder (ViT-B 768 -> 384
+    wide, 6 heads; ViT-S 384 -> 192, 3 heads) and an MSE on per-patch normalised pixels of the masked tubelets.
+    Our defaults keep those rules. On ``cpu_demo`` (encoder 192 wide, 3 heads) they give a 4 x 96 decoder with 3
+    heads: the same shape as that preset's V-JEPA predictor, so neither objective gets a larger head to train.
+    """
+
+    mask_ratio: float = 0.9
+    """Fraction of the H'xW' spatial positions masked in every time step (tube masking; VideoMAE: 0.9). Exactly
+    round(mask_ratio · H'·W') positions are masked per clip."""
+    decoder_depth: int = 4
+    """Decoder blocks (VideoMAE: 4). Light on purpose: the decoder runs on all T'·H'·W' tokens."""
+    decoder_embed_dim: int | None = None
+    """Decoder width; null = half the encoder width (the VideoMAE rule)."""
+    decoder_num_heads: int | None = None
+    """Decoder heads; null = the encoder's heads, as the V-JEPA predictor (VideoMAE uses width / 64)."""
+    norm_pix_loss: bool = True
+    """Regress per-tubelet normalised pixels (VideoMAE ``normlize_target``, MAE ``norm_pix_loss``); false
+    regresses the [0, 1] pixel values."""
+
+
+@dataclass
 class MaskingConfig:
     blocks: list[MaskSpec] = field(default_factory=lambda: [MaskSpec(**vars(m)) for m in VITL16_MASKS])
     """One entry per mask configuration; the predictor gets one mask token per entry."""
@@ -149,9 +173,13 @@ class RunConfig:
 
 @dataclass
 class PretrainConfig:
+    objective: str = "vjepa"
+    """``vjepa`` (feature prediction, the paper) or ``pixel`` (VideoMAE-style pixel reconstruction, the paper's
+    baseline: same encoder, data, optimizer and schedules; the ``pixel`` section sets its masks and decoder)."""
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     masks: MaskingConfig = field(default_factory=MaskingConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     loss: LossConfig = field(default_factory=LossConfig)
+    pixel: PixelConfig = field(default_factory=PixelConfig)
     run: RunConfig = field(default_factory=RunConfig)

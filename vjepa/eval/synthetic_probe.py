@@ -48,6 +48,40 @@ def _task_labels(indices: range, num_classes: int) -> dict[str, torch.Tensor]:
     return {"appearance": pairs[:, 0], "motion": pairs[:, 1]}
 
 
+def _check_sizes(num_train: int, num_val: int) -> None:
+    if not 1 <= num_train <= VAL_OFFSET or num_val < 1:
+        raise ConfigError(f"synthetic probe num_train {num_train} must be in 1..{VAL_OFFSET} and num_val "
+                          f"{num_val} >= 1")
+
+
+def synthetic_task_features(
+    encoder: VideoEncoder, *, num_train: int = 512, num_val: int = 256, num_frames: int = 16, size: int = 64,
+    crop_size: int = 64, num_classes: int = 4, seed: int = 0, batch_size: int = 16,
+    device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32, progress: bool = True,
+) -> dict[str, tuple[FeatureSet, FeatureSet, int]]:
+    """Encode the train and val clips **once** with the frozen ``encoder`` and label the tokens for every task.
+
+    Arguments as for :func:`synthetic_probe_table`.
+
+    Returns:
+        Task (each of :data:`TASKS`) -> (train features, val features, number of classes); the FeatureSets of
+        all tasks share the same tokens.
+    """
+    _check_sizes(num_train, num_val)
+    videos = SyntheticVideos(VAL_OFFSET + num_val, num_frames=num_frames, size=size, num_classes=num_classes,
+                             seed=seed)
+    transform = EvalVideoTransform(crop_size, num_views=1)
+    splits = {"train": range(num_train), "val": range(VAL_OFFSET, VAL_OFFSET + num_val)}
+    labels = {name: _task_labels(idx, num_classes) for name, idx in splits.items()}
+    classes = {"motion": len(MOTIONS), "appearance": num_classes}
+    feats: dict[str, FeatureSet] = {}
+    for split, idx in splits.items():
+        loader = DataLoader(_EvalClips(videos, idx, transform), batch_size=batch_size, shuffle=False)
+        feats[split] = extract_features(encoder, loader, device=device, dtype=dtype, progress=progress)
+    return {task: (feats["train"].with_labels(labels["train"][task]), feats["val"].with_labels(labels["val"][task]),
+                   classes[task]) for task in TASKS}
+
+
 def synthetic_probe_table(
     encoders: Mapping[str, VideoEncoder], *, num_train: int = 512, num_val: int = 256, num_frames: int = 16,
     size: int = 64, crop_size: int = 64, num_classes: int = 4, seed: int = 0, recipe: ProbeRecipe | None = None,
@@ -72,30 +106,19 @@ def synthetic_probe_table(
         One row per (encoder, task): ``encoder``, ``task``, ``num_classes``, ``chance``, ``top1``, ``top5``,
         ``mean_class_acc``, ``train_acc`` (last epoch), ``num_train``, ``num_val``.
     """
-    if not 1 <= num_train <= VAL_OFFSET or num_val < 1:
-        raise ConfigError(f"synthetic probe num_train {num_train} must be in 1..{VAL_OFFSET} and num_val "
-                          f"{num_val} >= 1")
+    _check_sizes(num_train, num_val)
     recipe = recipe or ProbeRecipe()
-    videos = SyntheticVideos(VAL_OFFSET + num_val, num_frames=num_frames, size=size, num_classes=num_classes,
-                             seed=seed)
-    transform = EvalVideoTransform(crop_size, num_views=1)
-    splits = {"train": range(num_train), "val": range(VAL_OFFSET, VAL_OFFSET + num_val)}
-    labels = {name: _task_labels(idx, num_classes) for name, idx in splits.items()}
-    classes = {"motion": len(MOTIONS), "appearance": num_classes}
     rows = []
     for enc_name, encoder in encoders.items():
-        # Encoded once per encoder; both tasks reuse the tokens.
-        feats: dict[str, FeatureSet] = {}
-        for split, idx in splits.items():
-            loader = DataLoader(_EvalClips(videos, idx, transform), batch_size=batch_size, shuffle=False)
-            feats[split] = extract_features(encoder, loader, device=device, dtype=dtype, progress=progress)
-        for task in TASKS:
-            result = train_attentive_probe(
-                feats["train"].with_labels(labels["train"][task]), feats["val"].with_labels(labels["val"][task]),
-                classes[task], recipe, device=device, dtype=dtype, progress=progress)
-            rows.append({"encoder": enc_name, "task": task, "num_classes": classes[task],
-                         "chance": 100.0 / classes[task], **result.metrics,
-                         "train_acc": result.history[-1]["train_acc"], "num_train": num_train, "num_val": num_val})
+        tasks = synthetic_task_features(  # encoded once per encoder; both tasks reuse the tokens
+            encoder, num_train=num_train, num_val=num_val, num_frames=num_frames, size=size, crop_size=crop_size,
+            num_classes=num_classes, seed=seed, batch_size=batch_size, device=device, dtype=dtype, progress=progress)
+        for task, (train, val, n_classes) in tasks.items():
+            result = train_attentive_probe(train, val, n_classes, recipe, device=device, dtype=dtype,
+                                           progress=progress)
+            rows.append({"encoder": enc_name, "task": task, "num_classes": n_classes, "chance": 100.0 / n_classes,
+                         **result.metrics, "train_acc": result.history[-1]["train_acc"], "num_train": num_train,
+                         "num_val": num_val})
     return rows
 
 

@@ -10,6 +10,7 @@ import torch
 from vjepa.config.schema import PretrainConfig
 from vjepa.errors import ConfigError
 from vjepa.models.encoder import VideoEncoder
+from vjepa.models.pixel_decoder import PixelDecoder, pixel_decoder_config
 from vjepa.models.predictor import Predictor
 from vjepa.models.registry import encoder_config, predictor_config
 
@@ -40,8 +41,12 @@ def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
     return {"float32": torch.float32, "bfloat16": torch.bfloat16}[name]
 
 
-def build_models(cfg: PretrainConfig) -> tuple[VideoEncoder, Predictor, VideoEncoder]:
-    """Encoder, predictor (one mask token per mask configuration) and the target encoder (a frozen copy)."""
+def build_models(cfg: PretrainConfig) -> tuple[VideoEncoder, Predictor | PixelDecoder, VideoEncoder]:
+    """Encoder, predictor (one mask token per mask configuration) and the target encoder (a frozen copy).
+
+    ``objective: pixel``: encoder, pixel decoder, and the encoder again in the target slot (no EMA target; see
+    :mod:`vjepa.train.pixel_step`). The encoder is built first in both cases, so under the same seed both
+    objectives start from the same encoder weights."""
     m, d = cfg.model, cfg.data
     enc_cfg = encoder_config(
         m.arch, num_frames=d.num_frames, img_size=d.crop_size, tubelet_size=m.tubelet_size,
@@ -49,6 +54,11 @@ def build_models(cfg: PretrainConfig) -> tuple[VideoEncoder, Predictor, VideoEnc
         num_heads=m.num_heads, mlp_ratio=m.mlp_ratio, patch_size=m.patch_size,
     )
     encoder = VideoEncoder(enc_cfg)
+    if cfg.objective == "pixel":
+        p = cfg.pixel
+        decoder = PixelDecoder(pixel_decoder_config(enc_cfg, depth=p.decoder_depth, embed_dim=p.decoder_embed_dim,
+                                                    num_heads=p.decoder_num_heads))
+        return encoder, decoder, encoder
     predictor = Predictor(predictor_config(
         enc_cfg, depth=m.pred_depth, embed_dim=m.pred_embed_dim, num_heads=m.pred_num_heads,
         num_mask_tokens=len(cfg.masks.blocks), zero_init_mask_tokens=m.zero_init_mask_tokens,

@@ -85,6 +85,7 @@ def build_loader(cfg: PretrainConfig, dataset: Dataset, start_step: int, micro_b
     ``ctx_idx`` / ``tgt_idx`` (per mask configuration, (B, K_i) / (B, M_i)), ``step`` and ``failures``."""
     from vjepa.data.transforms import TrainVideoTransform
     from vjepa.masks import MaskCollator, MaskGenerator, grid_for
+    from vjepa.masks.tube import TubeMaskGenerator
 
     data = cfg.data
     transform = TrainVideoTransform(data.crop_size, scale=tuple(data.random_resize_scale),
@@ -92,7 +93,8 @@ def build_loader(cfg: PretrainConfig, dataset: Dataset, start_step: int, micro_b
     samples = PositionDataset(dataset, transform, cfg.run.seed)
     sampler = PositionSampler(start_step, cfg.optim.batch_size, world_size, rank)
     grid = grid_for(data.num_frames, data.crop_size, cfg.model.patch_size, cfg.model.tubelet_size)
-    masks = MaskGenerator(cfg.masks.blocks, grid, seed=cfg.run.seed, equalize=cfg.masks.equalize)
+    masks = (TubeMaskGenerator(grid, cfg.pixel.mask_ratio, seed=cfg.run.seed) if cfg.objective == "pixel"
+             else MaskGenerator(cfg.masks.blocks, grid, seed=cfg.run.seed, equalize=cfg.masks.equalize))
     collate = MaskCollator(masks, cfg.optim.batch_size, micro_batch_size, world_size, rank)
     return DataLoader(samples, batch_size=micro_batch_size, sampler=sampler, num_workers=data.num_workers,
                       collate_fn=collate,

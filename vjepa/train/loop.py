@@ -21,6 +21,7 @@ from vjepa.train.data import build_dataset, build_loader
 from vjepa.train.health import feature_health
 from vjepa.train.metrics_log import MetricsLog, plot_loss_curve
 from vjepa.train.optim import build_optimizer
+from vjepa.train.pixel_step import pixel_step
 from vjepa.train.step import Batch, TrainState, autocast, train_step
 
 log = logging.getLogger("vjepa")
@@ -35,6 +36,10 @@ def _check_resumable(ckpt: dict, cfg: PretrainConfig, path: Path) -> None:
                 f"{path} was written with a different '{section}' config; resume with the same config or use "
                 "another --out folder"
             )
+    if ckpt["config"].get("objective", "vjepa") != cfg.objective or (
+            cfg.objective == "pixel" and ckpt["config"].get("pixel") != current["pixel"]):
+        raise CheckpointError(f"{path} was written with another objective or 'pixel' config; resume with the same "
+                              "config or use another --out folder")
     # The data position is step x global batch, and the data order follows the seed: both must stay.
     for section, key in (("optim", "batch_size"), ("run", "seed")):
         old, new = ckpt["config"].get(section, {}).get(key), current[section][key]
@@ -95,7 +100,10 @@ def pretrain(cfg: PretrainConfig, out_dir: str | Path, *, progress: bool = True,
                 batches.append(Batch(mb["video"].to(device, non_blocking=True),
                                      [c.to(device) for c in mb["ctx_idx"]], [t.to(device) for t in mb["tgt_idx"]]))
             try:
-                metrics = train_step(state, batches, cfg.optim, cfg.loss, dtype)
+                if cfg.objective == "pixel":  # the pixel-reconstruction baseline (vjepa/train/pixel_step.py)
+                    metrics = pixel_step(state, batches, cfg.optim, cfg.pixel, dtype)
+                else:
+                    metrics = train_step(state, batches, cfg.optim, cfg.loss, dtype)
             except TrainingDiverged as e:
                 kept = find_latest(out)
                 where = f"the last good checkpoint is {kept}" if kept else "no checkpoint was written yet"
@@ -141,8 +149,9 @@ def pretrain(cfg: PretrainConfig, out_dir: str | Path, *, progress: bool = True,
             (out / "bad_files.txt").write_text("".join(f"{reason}\n" for reason in bad_files.values()))
             tqdm.write(f"{len(bad_files)} unreadable file(s) were skipped this run; listed in {out / 'bad_files.txt'}",
                        file=sys.stderr)
-        plot_loss_curve(out / "metrics.jsonl", out / "loss_curve.png")
+        plot_loss_curve(out / "metrics.jsonl", out / "loss_curve.png", cfg.objective)
         save_modules(out / "export", {"encoder": target},
-                     {"format": "vjepa-export/1", "encoder": vars(target.cfg), "source": "target_encoder",
+                     {"format": "vjepa-export/1", "encoder": vars(target.cfg),
+                      "source": "encoder" if cfg.objective == "pixel" else "target_encoder",
                       "step": state.step})
     return summary

@@ -53,7 +53,11 @@ def read_metrics(path: str | Path) -> list[dict]:
     return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
 
 
-def plot_loss_curve(metrics_path: str | Path, png_path: str | Path) -> Path | None:
+_LOSS_NAMES = {"vjepa": ("V-JEPA pretraining", "loss (L1 to the target features)"),
+               "pixel": ("pixel-reconstruction pretraining", "loss (MSE on normalised pixels)")}
+
+
+def plot_loss_curve(metrics_path: str | Path, png_path: str | Path, objective: str = "vjepa") -> Path | None:
     """Loss against step (and lr on a second axis); returns None when there is nothing to plot."""
     rows = [r for r in read_metrics(metrics_path) if "loss" in r]
     if not rows:
@@ -66,11 +70,12 @@ def plot_loss_curve(metrics_path: str | Path, png_path: str | Path) -> Path | No
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.plot([r["step"] for r in rows], [r["loss"] for r in rows], color="tab:blue", label="loss")
     ax.set_xlabel("step")
-    ax.set_ylabel("loss (L1 to the target features)")
+    title, ylabel = _LOSS_NAMES[objective]
+    ax.set_ylabel(ylabel)
     lr_ax = ax.twinx()
     lr_ax.plot([r["step"] for r in rows], [r["lr"] for r in rows], color="tab:orange", alpha=0.6, label="lr")
     lr_ax.set_ylabel("learning rate")
-    ax.set_title("V-JEPA pretraining")
+    ax.set_title(title)
     fig.tight_layout()
     fig.savefig(png_path, dpi=100)
     plt.close(fig)

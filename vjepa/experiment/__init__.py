@@ -1,0 +1,1 @@
+"""Reproducible experiments on top of the library: ``vjepa experiment paper`` (docs/experiment.md)."""
