@@ -30,7 +30,8 @@ def _cmd_pretrain(args: argparse.Namespace) -> int:
     cfg = load_config(args.config, overrides)
     out = args.out or str(Path("runs") / Path(args.config).stem)
     summary = pretrain(cfg, out, progress=not args.no_progress)
-    print(json.dumps(summary))
+    if summary.get("rank", 0) == 0:  # under torchrun, one summary for the job
+        print(json.dumps(summary))
     return 0
 
 

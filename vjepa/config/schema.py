@@ -145,6 +145,9 @@ class RunConfig:
     """Steps between collapse checks (std and effective rank of the target features)."""
     compile: bool = False
     """``torch.compile`` the models (slow first step; off in tests)."""
+    dist_timeout_s: float = 600.0
+    """Multi-process runs: seconds a rank waits at the rendezvous or in a collective before it fails with an error,
+    so a rank that dies or stalls never leaves the others hanging (docs/scaling.md)."""
 
 
 @dataclass
