@@ -9,6 +9,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from vjepa.bench import add_bench_parser
 from vjepa.data.check import add_check_parser
 from vjepa.errors import VjepaError
 from vjepa.eval.cli import add_eval_parser
@@ -111,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_check_parser(sub)
     add_eval_parser(sub)
+    add_bench_parser(sub)
 
     p = sub.add_parser("models", help="list the named model sizes and their parameter counts")
     p.set_defaults(func=_cmd_models)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
 
-from vjepa.config.schema import PretrainConfig
+from vjepa.config.schema import PretrainConfig, RunConfig
 from vjepa.errors import ConfigError
 from vjepa.models.encoder import VideoEncoder
 from vjepa.models.predictor import Predictor
@@ -57,3 +59,21 @@ def build_models(cfg: PretrainConfig) -> tuple[VideoEncoder, Predictor, VideoEnc
     for p in target.parameters():
         p.requires_grad_(False)
     return encoder, predictor, target
+
+
+@contextlib.contextmanager
+def speed_switches(run: RunConfig) -> Iterator[None]:
+    """The process-wide torch settings a run asks for (``run.onednn_fp32``), restored on exit."""
+    if not run.onednn_fp32:
+        yield
+        return
+    matmul = getattr(torch.backends.mkldnn, "matmul", None)
+    if matmul is None or not hasattr(matmul, "fp32_precision"):
+        raise ConfigError(f"run.onednn_fp32 needs torch.backends.mkldnn.matmul.fp32_precision, which torch "
+                          f"{torch.__version__} lacks; upgrade torch or set run.onednn_fp32=false")
+    old = matmul.fp32_precision
+    matmul.fp32_precision = "bf16"  # on CPUs without AMX oneDNN still computes in fp32 (docs/scaling.md)
+    try:
+        yield
+    finally:
+        matmul.fp32_precision = old
