@@ -26,7 +26,7 @@ from vjepa.config import PretrainConfig, load_config, validate
 from vjepa.errors import ConfigError
 from vjepa.flops import FORMULA, encoder_forward_flops, train_step_flops
 from vjepa.masks import MaskGenerator, grid_for
-from vjepa.train.build import build_models, resolve_device, resolve_dtype, speed_switches
+from vjepa.train.build import build_models, compile_in_place, resolve_device, resolve_dtype, speed_switches
 from vjepa.train.optim import build_optimizer
 from vjepa.train.step import Batch, TrainState, autocast, train_step
 
@@ -120,6 +120,8 @@ def bench_config(name: str, cfg: PretrainConfig, steps: int, warmup: int, peaks:
     torch.manual_seed(cfg.run.seed)
     encoder, predictor, target = (m.to(device) for m in build_models(cfg))
     state = TrainState(encoder, predictor, target, build_optimizer(encoder, predictor, cfg.optim))
+    if cfg.run.compile:
+        compile_in_place(state.online, target)
     d, b = cfg.data, cfg.optim.batch_size
     video = torch.randn(b, 3, d.num_frames, d.crop_size, d.crop_size, device=device)
     masks = MaskGenerator(cfg.masks.blocks, grid_for(d.num_frames, d.crop_size, cfg.model.patch_size,
@@ -147,7 +149,7 @@ def bench_config(name: str, cfg: PretrainConfig, steps: int, warmup: int, peaks:
     feat_s = timed(features, steps, warmup, device)
     feat_flops = b * encoder_forward_flops(encoder.cfg, encoder.cfg.num_tokens)
     common = {"precision": precision, "peak_gflops": round(peaks[precision], 1), "batch_size": b,
-              "attention": cfg.model.attention, "compile": cfg.run.compile, "onednn_fp32": cfg.run.onednn_fp32}
+              "attention": cfg.model.attention, "compile": cfg.run.compile, "onednn_fp32": cfg.run.onednn_fp32, "fused_adamw": cfg.optim.fused}
     return [
         {"name": name, "kind": "train_step", "step_s": round(step_s, 4), "clips_per_s": round(b / step_s, 2),
          "tokens_per_s": round(tokens / step_s, 1), "gflop_per_step": round(step_flops / 1e9, 2),

@@ -106,6 +106,9 @@ class OptimConfig:
     eps: float = 1.0e-8
     clip_grad: float | None = 10.0
     """Max gradient norm, applied separately to encoder and predictor; null disables clipping."""
+    fused: bool = True
+    """AdamW as one fused kernel over all parameters (CPU and CUDA; 3-4x faster than ``false``, the per-tensor-list
+    "foreach" kernels the official code gets by default). The two differ by float rounding only (~1e-7)."""
     clip_grad_during_warmup: bool = False
     """The official code clips only after the warmup epochs; true clips from the first step."""
 

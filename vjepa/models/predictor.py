@@ -85,7 +85,7 @@ class Predictor(nn.Module):
         x = torch.cat([x, queries], dim=1)
         for block in self.predictor_blocks:
             x = block(x)
-        x = self.predictor_norm(x)[:, context.shape[1] :]
+        x = self.predictor_norm(x[:, context.shape[1] :])  # only the queries: LayerNorm is per token
         return self.predictor_proj(x)
 
     def forward_masked(

@@ -61,6 +61,13 @@ def build_models(cfg: PretrainConfig) -> tuple[VideoEncoder, Predictor, VideoEnc
     return encoder, predictor, target
 
 
+def compile_in_place(*modules: torch.nn.Module) -> None:
+    """``run.compile``: compile each module's forward with ``torch.compile``, in place (``nn.Module.compile``), so
+    parameter names, state dicts and the EMA pairing stay those of the eager module."""
+    for module in modules:
+        module.compile()
+
+
 @contextlib.contextmanager
 def speed_switches(run: RunConfig) -> Iterator[None]:
     """The process-wide torch settings a run asks for (``run.onednn_fp32``), restored on exit."""

@@ -16,7 +16,7 @@ from vjepa.config import (PretrainConfig, grad_accum_steps, micro_batch_size, sa
 from vjepa.errors import CheckpointError, TrainingDiverged
 from vjepa.models.io import save_modules
 from vjepa.models.registry import ARCHS
-from vjepa.train.build import build_models, resolve_device, resolve_dtype
+from vjepa.train.build import build_models, compile_in_place, resolve_device, resolve_dtype, speed_switches
 from vjepa.train.checkpoint import checkpoint_dir, find_latest, load_into, read_checkpoint, save_checkpoint
 from vjepa.train.data import build_dataset, build_loader
 from vjepa.train.distributed import (DistInfo, backend_name, collective_error, device_for, dist_from_env,
@@ -77,7 +77,7 @@ def pretrain(cfg: PretrainConfig, out_dir: str | Path, *, progress: bool = True,
     validate(cfg, world_size=info.world_size, known_archs=[*ARCHS, "custom"])  # before any process waits for another
     dataset = build_dataset(cfg)  # before any heavy work: a missing index fails fast
     device = device_for(resolve_device(cfg.run.device), info)
-    with process_group(info, device, cfg.run.dist_timeout_s):
+    with process_group(info, device, cfg.run.dist_timeout_s), speed_switches(cfg.run):
         try:
             return _train(cfg, Path(out_dir), dataset, device, info, progress)
         except RuntimeError as e:
@@ -104,6 +104,8 @@ def _train(cfg: PretrainConfig, out: Path, dataset, device: torch.device, info: 
             validate(cfg, world_size=world_size)
         log.info("resuming from %s at step %d (written by %s process(es))", latest, state.step,
                  ckpt.get("extra", {}).get("layout", {}).get("world_size", "?"))
+    if cfg.run.compile:
+        compile_in_place(state.online, target)
     state.online = wrap_ddp(state.online, device)
     if info.is_main:
         save_resolved(cfg, out / "config.yaml")
