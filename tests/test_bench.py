@@ -31,7 +31,7 @@ def test_bench_writes_the_json(tmp_path):
     doc = json.loads(out.read_text())
     assert doc["formula"] == FORMULA and doc["threads"] == 1 and doc["machine"]
     kinds = {r["kind"]: r for r in doc["results"]}
-    assert set(kinds) == {"train_step", "features", "data"}
+    assert set(kinds) == {"train_step", "features", "data", "data_cached"}
     for r in doc["results"]:
         assert KEYS <= r.keys(), r
         assert r["step_s"] > 0 and r["clips_per_s"] > 0

@@ -163,10 +163,12 @@ def bench_config(name: str, cfg: PretrainConfig, steps: int, warmup: int, peaks:
     ]
 
 
-def bench_data(name: str, cfg: PretrainConfig, side: int, clips: int, folder: Path) -> dict:
-    """Clips per second of one loader worker (one thread): decode 16 frames at the config's frame step from a
-    long-GOP H.264 video, random resized crop to the config's size, flip, normalise."""
+def bench_data(name: str, cfg: PretrainConfig, side: int, clips: int, folder: Path) -> list[dict]:
+    """Clips per second of one loader worker (one thread): 16 frames at the config's frame step from a long-GOP
+    H.264 video, random resized crop to the config's size, flip, normalise; decoded, then read from a frame cache
+    down-scaled to the crop size (``vjepa data cache --short-side``)."""
     from vjepa.data.bench_video import make_video
+    from vjepa.data.frame_cache import build_cache
     from vjepa.data.index import IndexEntry
     from vjepa.data.transforms import TrainVideoTransform
     from vjepa.data.video_dataset import VideoDataset
@@ -175,18 +177,26 @@ def bench_data(name: str, cfg: PretrainConfig, side: int, clips: int, folder: Pa
     path = folder / f"h264_{side}.mp4"
     if not path.exists():
         make_video(path, side, side, seconds=max(2.0, 1.5 * d.num_frames * d.frame_step / 30))
-    dataset = VideoDataset([IndexEntry(str(path), 0)], frames_per_clip=d.num_frames, frame_step=d.frame_step,
-                           seed=cfg.run.seed, transform=TrainVideoTransform(d.crop_size))
+    cache = folder / f"cache_{side}_{d.crop_size}"
+    build_cache([str(path)], cache, short_side=d.crop_size, progress=False)
+    results = []
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        counter = iter(range(10**9))
-        seconds = timed(lambda: dataset[(next(counter), 0)], clips, 2, torch.device("cpu"))
+        for kind, frame_cache in (("data", None), ("data_cached", cache)):
+            dataset = VideoDataset([IndexEntry(str(path), 0)], frames_per_clip=d.num_frames, frame_step=d.frame_step,
+                                   seed=cfg.run.seed, transform=TrainVideoTransform(d.crop_size),
+                                   frame_cache=frame_cache)
+            counter = iter(range(10**9))
+            seconds = timed(lambda: dataset[(next(counter), 0)], clips, 2, torch.device("cpu"))
+            source = f"H.264 {side}x{side}, keyframe every 250 frames"
+            results.append({"name": f"{name}:{kind}", "kind": kind, "precision": "uint8 -> float32",
+                            "step_s": round(seconds, 5), "clips_per_s": round(1 / seconds, 2), "achieved_gflops": None,
+                            "peak_gflops": None, "mfu": None, "peak_mem_gb": None, "workers": 1,
+                            "video": source if frame_cache is None else f"frame cache of it, short side {d.crop_size}"})
     finally:
         torch.set_num_threads(threads)
-    return {"name": f"{name}:data", "kind": "data", "precision": "uint8 -> float32", "step_s": round(seconds, 4),
-            "clips_per_s": round(1 / seconds, 2), "achieved_gflops": None, "peak_gflops": None, "mfu": None,
-            "peak_mem_gb": None, "video": f"H.264 {side}x{side}, keyframe every 250 frames", "workers": 1}
+    return results
 
 
 def run_bench(names: list[str], overrides: list[str], steps: int, warmup: int, data: bool = True,
@@ -209,7 +219,7 @@ def run_bench(names: list[str], overrides: list[str], steps: int, warmup: int, d
             with speed_switches(cfg.run):
                 results = bench_config(name, cfg, steps, warmup, peaks)
             if data:
-                results.append(bench_data(name, cfg, preset.video_side, max(steps, 8), Path(tmp)))
+                results += bench_data(name, cfg, preset.video_side, max(steps, 8), Path(tmp))
             doc["results"] += results
             for r in results:
                 print_fn(_row(r))
@@ -217,11 +227,11 @@ def run_bench(names: list[str], overrides: list[str], steps: int, warmup: int, d
 
 
 def _row(r: dict) -> str:
-    if r["kind"] == "data":
-        return (f"{r['name']:<20} {r['precision']:<16} {r['step_s'] * 1e3:>9.1f} ms/clip {r['clips_per_s']:>8.1f} "
+    if r["kind"].startswith("data"):
+        return (f"{r['name']:<20} {r['precision']:<16} {r['step_s'] * 1e3:>9.2f} ms/clip {r['clips_per_s']:>8.1f} "
                 f"clips/s per worker ({r['video']})")
     return (f"{r['name']:<20} {r['precision']:<9} step {r['step_s']:>8.3f} s {r['clips_per_s']:>8.2f} clips/s "
-            f"{r['tokens_per_s']:>9.0f} tok/s {r['gflop_per_step']:>8.1f} GFLOP {r['achieved_gflops']:>7.1f} GFLOP/s"
+            f"{r['tokens_per_s']:>9.0f} tok/s {r['gflop_per_step']:>8.2f} GFLOP {r['achieved_gflops']:>7.1f} GFLOP/s"
             f" / peak {r['peak_gflops']:.0f} = MFU {r['mfu']:.2f}  peak mem {r['peak_mem_gb']:.2f} GB")
 
 

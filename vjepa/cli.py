@@ -11,6 +11,7 @@ from pathlib import Path
 
 from vjepa.bench import add_bench_parser
 from vjepa.data.check import add_check_parser
+from vjepa.data.frame_cache import add_cache_parser
 from vjepa.errors import VjepaError
 from vjepa.eval.cli import add_eval_parser
 
@@ -110,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_cmd_demo)
 
-    add_check_parser(sub)
+    add_cache_parser(add_check_parser(sub))  # vjepa data check, vjepa data cache
     add_eval_parser(sub)
     add_bench_parser(sub)
 

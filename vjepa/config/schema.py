@@ -80,6 +80,10 @@ class DataConfig:
     """The run stops when more than this fraction of loads (per loader process) failed."""
     decode_timeout_s: float = 30.0
     """Time bound for opening and decoding one file."""
+    frame_cache: str | None = None
+    """Folder of a decoded-frame cache built by ``vjepa data cache`` (speed switch, off by default): cached videos
+    are read instead of decoded, with the same sampled frames; exact unless the cache was down-scaled
+    (``--short-side``), which changes the crops' pixel values slightly (vjepa/data/frame_cache.py)."""
     synthetic: SyntheticDataConfig = field(default_factory=SyntheticDataConfig)
 
 

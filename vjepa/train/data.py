@@ -76,7 +76,7 @@ def build_dataset(cfg: PretrainConfig) -> Dataset:
             [read_index(path) for path in data.paths], data.weights, frames_per_clip=data.num_frames,
             frame_step=data.frame_step, duration=data.clip_duration, filter_short_videos=data.filter_short_videos, short_video=data.short_video,
             max_retries=data.max_retries, timeout_s=data.decode_timeout_s, max_bad_fraction=data.max_bad_fraction,
-            seed=cfg.run.seed,
+            seed=cfg.run.seed, frame_cache=data.frame_cache,
         )
     raise ConfigError(f"data.dataset '{data.dataset}' is unknown; use 'synthetic' or 'videos'")
 
