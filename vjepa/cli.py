@@ -1,4 +1,5 @@
-"""Command line: ``vjepa pretrain | demo | convert | models``. Dispatch and argument parsing only."""
+"""Command line: ``vjepa pretrain | demo | eval | data | bench | launch | convert | models``. Dispatch and argument
+parsing only."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from vjepa.data.check import add_check_parser
 from vjepa.data.frame_cache import add_cache_parser
 from vjepa.errors import VjepaError
 from vjepa.eval.cli import add_eval_parser
+from vjepa.launch import add_launch_parser
 
 
 def _cmd_pretrain(args: argparse.Namespace) -> int:
@@ -114,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_cache_parser(add_check_parser(sub))  # vjepa data check, vjepa data cache
     add_eval_parser(sub)
     add_bench_parser(sub)
+    add_launch_parser(sub)
 
     p = sub.add_parser("models", help="list the named model sizes and their parameter counts")
     p.set_defaults(func=_cmd_models)
