@@ -157,6 +157,10 @@ class RunConfig:
     """Speed switch, off by default, CPU only: route fp32 matmuls through oneDNN
     (``torch.backends.mkldnn.matmul.fp32_precision = "bf16"``). ~2x faster fp32 matmuls on AVX-512 CPUs without AMX,
     where oneDNN still computes in fp32; on CPUs with AMX it computes in bf16, i.e. lowers the precision."""
+    activation_checkpointing: bool = False
+    """Recompute every encoder and predictor block's activations in the backward pass instead of storing them:
+    activation memory drops to about one block's (ViT-H and ViT-g at the official batch fit an 80 GB GPU,
+    docs/scaling.md) for about a third more compute. Gradients are the same."""
     dist_timeout_s: float = 600.0
     """Multi-process runs: seconds a rank waits at the rendezvous or in a collective before it fails with an error,
     so a rank that dies or stalls never leaves the others hanging (docs/scaling.md)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 ATTENTION_IMPLS = ("auto", "sdpa", "manual")
 _SCORE_CHUNK_BYTES = 8 << 20  # bytes of attention scores computed at once by the manual implementation
@@ -95,6 +96,14 @@ class Block(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x + self.attn(self.norm1(x))
         return x + self.mlp(self.norm2(x))
+
+
+def run_block(block: nn.Module, x: torch.Tensor, checkpointed: bool = False) -> torch.Tensor:
+    """``block(x)``; with ``checkpointed`` and gradients enabled, through activation checkpointing (the block's
+    activations are recomputed in the backward pass instead of stored)."""
+    if checkpointed and torch.is_grad_enabled():
+        return checkpoint(block, x, use_reentrant=False)
+    return block(x)
 
 
 class CrossAttention(nn.Module):

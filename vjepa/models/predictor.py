@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from vjepa.masks.ops import gather_tokens
-from vjepa.models.layers import Block, init_weights_
+from vjepa.models.layers import Block, init_weights_, run_block
 from vjepa.models.pos_embed import interpolate_3d, sincos_3d
 
 
@@ -49,6 +49,8 @@ class Predictor(nn.Module):
         )
         self.predictor_norm = nn.LayerNorm(dp, eps=cfg.norm_eps)
         self.predictor_proj = nn.Linear(dp, cfg.embed_dim)
+        self.grad_checkpointing = False
+        """As :attr:`VideoEncoder.grad_checkpointing`."""
         init_weights_(self)
         if not cfg.zero_init_mask_tokens:
             for token in self.mask_tokens:
@@ -84,7 +86,7 @@ class Predictor(nn.Module):
         # Context first, then the queries: no re-ordering, positions come only from the sin-cos rows.
         x = torch.cat([x, queries], dim=1)
         for block in self.predictor_blocks:
-            x = block(x)
+            x = run_block(block, x, self.grad_checkpointing)
         x = self.predictor_norm(x[:, context.shape[1] :])  # only the queries: LayerNorm is per token
         return self.predictor_proj(x)
 

@@ -55,7 +55,8 @@ def build_models(cfg: PretrainConfig) -> tuple[VideoEncoder, Predictor, VideoEnc
         enc_cfg, depth=m.pred_depth, embed_dim=m.pred_embed_dim, num_heads=m.pred_num_heads,
         num_mask_tokens=len(cfg.masks.blocks), zero_init_mask_tokens=m.zero_init_mask_tokens,
     ))
-    target = copy.deepcopy(encoder)
+    encoder.grad_checkpointing = predictor.grad_checkpointing = cfg.run.activation_checkpointing
+    target = copy.deepcopy(encoder)  # runs without gradients, so never recomputes
     for p in target.parameters():
         p.requires_grad_(False)
     return encoder, predictor, target
