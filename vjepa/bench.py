@@ -149,7 +149,8 @@ def bench_config(name: str, cfg: PretrainConfig, steps: int, warmup: int, peaks:
     feat_s = timed(features, steps, warmup, device)
     feat_flops = b * encoder_forward_flops(encoder.cfg, encoder.cfg.num_tokens)
     common = {"precision": precision, "peak_gflops": round(peaks[precision], 1), "batch_size": b,
-              "attention": cfg.model.attention, "compile": cfg.run.compile, "onednn_fp32": cfg.run.onednn_fp32, "fused_adamw": cfg.optim.fused}
+              "attention": cfg.model.attention, "compile": cfg.run.compile, "onednn_fp32": cfg.run.onednn_fp32,
+              "fused_adamw": cfg.optim.fused}
     return [
         {"name": name, "kind": "train_step", "step_s": round(step_s, 4), "clips_per_s": round(b / step_s, 2),
          "tokens_per_s": round(tokens / step_s, 1), "gflop_per_step": round(step_flops / 1e9, 2),

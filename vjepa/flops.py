@@ -12,7 +12,7 @@ from vjepa.models.encoder import EncoderConfig
 from vjepa.models.predictor import PredictorConfig
 
 FORMULA = """\
-block(n, d)  = (8 + 4·r)·n·d² + 4·n²·d      qkv 6nd² + proj 2nd² + MLP 2·2·r·nd² (r = mlp ratio) + QKᵀ and AV 4n²d
+block(n, d)  = (8 + 4·r)·n·d² + 4·n²·d      qkv 6nd², proj 2nd², MLP 4·r·nd² (r: mlp ratio), QKᵀ and AV 4n²d
 embed(N)     = 2·N·(3·t·p²)·d               tubelet Conv3d as a matmul (t = tubelet, p = patch)
 target(N)    = embed(N) + L·block(N, d)                                    target encoder, forward only
 encoder(K)   = L·block(K, d)                                               online encoder on the K context tokens

@@ -232,7 +232,8 @@ def _cmd_cache(args: argparse.Namespace) -> int:
     result = build_cache(expand_inputs(args.index), args.out, args.short_side, args.workers, args.timeout,
                          progress=not args.no_progress)
     for path, reason in result["failed"].items():
-        print(f"not cached (decoded at load time instead): {reason if reason.startswith(path) else path + ': ' + reason}")
+        reason = reason if reason.startswith(path) else f"{path}: {reason}"
+        print(f"not cached (decoded at load time instead): {reason}")
     print(f"{args.out}: {result['cached']} video(s) cached, {result['kept']} kept from before, "
           f"{len(result['failed'])} unreadable; {result['bytes'] / 1e9:.2f} GB. Use it with "
           f"--set data.frame_cache={args.out} (pretrain) or --frame-cache {args.out} (eval)")
