@@ -25,13 +25,15 @@ KEYS = {"name", "precision", "step_s", "clips_per_s", "achieved_gflops", "peak_g
 def test_bench_writes_the_json(tmp_path):
     out = tmp_path / "bench.json"
     done = subprocess.run([sys.executable, "-m", "vjepa", "bench", "smoke", "--json", str(out), "--steps", "1",
-                           "--warmup", "0", "--threads", "1"], capture_output=True, text=True, timeout=240)
+                           "--warmup", "0", "--threads", "1", "--baseline"], capture_output=True, text=True,
+                          timeout=240)
     assert done.returncode == 0, done.stderr
     assert "MFU" in done.stdout and "block(n, d)" in done.stdout  # the table and the FLOP formula are printed
     doc = json.loads(out.read_text())
     assert doc["formula"] == FORMULA and doc["threads"] == 1 and doc["machine"]
-    kinds = {r["kind"]: r for r in doc["results"]}
-    assert set(kinds) == {"train_step", "features", "data", "data_cached"}
+    kinds = {r["name"].partition(":")[2] or r["kind"]: r for r in doc["results"]}
+    assert set(kinds) == {"train_step", "fp32_baseline", "features", "data", "data_cached"}
+    assert kinds["fp32_baseline"]["precision"] == "float32" and kinds["train_step"]["speedup_vs_fp32_baseline"] > 0
     for r in doc["results"]:
         assert KEYS <= r.keys(), r
         assert r["step_s"] > 0 and r["clips_per_s"] > 0

@@ -51,6 +51,9 @@ PRESETS = {
                          ("optim.batch_size=2", "optim.micro_batch_size=null"), video_side=64),
 }
 DEFAULT = ("tiny112", "small224")
+BASELINE = ("run.dtype=float32", "model.attention=sdpa", "optim.fused=false", "run.compile=false",
+            "run.onednn_fp32=false")
+"""``--baseline``: the step with the official implementation's numerics (fp32, PyTorch SDPA, foreach AdamW)."""
 
 
 def machine() -> str:
@@ -201,8 +204,10 @@ def bench_data(name: str, cfg: PretrainConfig, side: int, clips: int, folder: Pa
 
 
 def run_bench(names: list[str], overrides: list[str], steps: int, warmup: int, data: bool = True,
-              print_fn: Callable[[str], None] = print) -> dict:
-    """Measure the named configurations; returns the JSON document (also printed as a table)."""
+              baseline: bool = False, print_fn: Callable[[str], None] = print) -> dict:
+    """Measure the named configurations; returns the JSON document (also printed as a table). With ``baseline``
+    each configuration's step is also timed with :data:`BASELINE` settings in the same run, and the train-step
+    result gets ``speedup_vs_fp32_baseline``."""
     unknown = [n for n in names if n not in PRESETS]
     if unknown:
         raise ConfigError(f"unknown bench config {unknown[0]!r}; use one of {', '.join(PRESETS)}")
@@ -219,6 +224,11 @@ def run_bench(names: list[str], overrides: list[str], steps: int, warmup: int, d
             validate(cfg)
             with speed_switches(cfg.run):
                 results = bench_config(name, cfg, steps, warmup, peaks)
+            if baseline:
+                base_cfg = load_config(preset.base, [*preset.overrides, *overrides, *BASELINE])
+                base = bench_config(f"{name}:fp32_baseline", base_cfg, steps, warmup, peaks)[0]
+                results[0]["speedup_vs_fp32_baseline"] = round(base["step_s"] / results[0]["step_s"], 2)
+                results.insert(1, base)
             if data:
                 results += bench_data(name, cfg, preset.video_side, max(steps, 8), Path(tmp))
             doc["results"] += results
@@ -231,9 +241,10 @@ def _row(r: dict) -> str:
     if r["kind"].startswith("data"):
         return (f"{r['name']:<20} {r['precision']:<16} {r['step_s'] * 1e3:>9.2f} ms/clip {r['clips_per_s']:>8.1f} "
                 f"clips/s per worker ({r['video']})")
+    speedup = f"  {r['speedup_vs_fp32_baseline']:.2f}x the fp32 baseline" if "speedup_vs_fp32_baseline" in r else ""
     return (f"{r['name']:<20} {r['precision']:<9} step {r['step_s']:>8.3f} s {r['clips_per_s']:>8.2f} clips/s "
             f"{r['tokens_per_s']:>9.0f} tok/s {r['gflop_per_step']:>8.2f} GFLOP {r['achieved_gflops']:>7.1f} GFLOP/s"
-            f" / peak {r['peak_gflops']:.0f} = MFU {r['mfu']:.2f}  peak mem {r['peak_mem_gb']:.2f} GB")
+            f" / peak {r['peak_gflops']:.0f} = MFU {r['mfu']:.2f}  peak mem {r['peak_mem_gb']:.2f} GB{speedup}")
 
 
 def add_bench_parser(sub: argparse._SubParsersAction) -> None:
@@ -247,6 +258,8 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
                    help="config override, e.g. run.dtype=float32, run.compile=true, model.attention=sdpa")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice, one per core)")
     p.add_argument("--no-data", action="store_true", help="skip the data-loading measurement")
+    p.add_argument("--baseline", action="store_true",
+                   help="also time each step as the official code computes it (fp32, SDPA, foreach AdamW)")
     p.set_defaults(func=_cmd_bench)
 
 
@@ -255,7 +268,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         raise ConfigError(f"--steps {args.steps} and --threads must be >= 1, --warmup {args.warmup} >= 0")
     if args.threads:
         torch.set_num_threads(args.threads)
-    doc = run_bench(args.configs, args.set, args.steps, args.warmup, data=not args.no_data)
+    doc = run_bench(args.configs, args.set, args.steps, args.warmup, data=not args.no_data, baseline=args.baseline)
     if args.json:
         Path(args.json).write_text(json.dumps(doc, indent=1) + "\n")
         print(f"wrote {args.json}", file=sys.stderr)
