@@ -154,3 +154,15 @@ def test_resume_on_fewer_processes_keeps_the_micro_batch():
 def test_collective_failures_are_recognised():
     assert is_collective_failure(RuntimeError("[gloo/transport/tcp/pair.cc:553] Connection closed by peer"))
     assert not is_collective_failure(RuntimeError("mat1 and mat2 shapes cannot be multiplied"))
+
+
+def test_speed_switch_is_restored_and_timeouts_are_checked():
+    from vjepa.config import validate
+    from vjepa.train.build import speed_switches
+
+    before = torch.backends.mkldnn.matmul.fp32_precision
+    with speed_switches(load_config("cpu_tiny", ["run.onednn_fp32=true"]).run):
+        assert torch.backends.mkldnn.matmul.fp32_precision == "bf16"
+    assert torch.backends.mkldnn.matmul.fp32_precision == before
+    with pytest.raises(ConfigError, match="run.dist_timeout_s"):
+        validate(load_config("cpu_tiny", ["run.dist_timeout_s=0"]))
