@@ -26,38 +26,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from vjepa.data.bench_video import make_video
 from vjepa.data.decode import decode_frames
 from vjepa.data.index import IndexEntry
 from vjepa.data.transforms import TrainVideoTransform
 from vjepa.data.video_dataset import VideoDataset
-
-
-def make_video(path: Path, width: int, height: int, seconds: int, fps: int = 30, gop: int | None = None) -> Path:
-    """A test video that is not trivially compressible: a scrolling blurred-noise background, bouncing textured
-    blocks and per-frame noise."""
-    import av
-
-    rng = np.random.default_rng(0)
-    bg = rng.integers(0, 256, (height // 8 + 1, width // 8 + 1, 3), dtype=np.uint8)
-    bg = np.repeat(np.repeat(bg, 8, 0), 8, 1)  # blocky noise, scrolled below
-    blocks = [(rng.integers(0, width - 64), rng.integers(0, height - 64), *rng.integers(-6, 7, 2),
-               rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)) for _ in range(6)]
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.options = {"preset": "veryfast", "crf": "23", **({"g": str(gop)} if gop else {})}
-        for i in range(seconds * fps):
-            frame = np.roll(bg, (i, 2 * i), axis=(0, 1))[:height, :width].copy()
-            for x, y, dx, dy, tex in blocks:
-                bx = int(abs((x + dx * i) % (2 * (width - 64)) - (width - 64)))
-                by = int(abs((y + dy * i) % (2 * (height - 64)) - (height - 64)))
-                frame[by:by + 64, bx:bx + 64] = tex
-            frame = np.clip(frame.astype(np.int16) + rng.integers(-6, 7, frame.shape, dtype=np.int16), 0, 255)
-            for packet in stream.encode(av.VideoFrame.from_ndarray(frame.astype(np.uint8), format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
 
 
 def time_items(dataset: VideoDataset, clips: int, warmup: int = 3) -> list[float]:

@@ -1,5 +1,5 @@
-"""Command line: ``vjepa pretrain | demo | experiment | data | eval | extract | visualize | convert | models``.
-Dispatch and argument parsing only."""
+"""Command line: ``vjepa pretrain | demo | experiment | data | eval | extract | visualize | bench | launch | convert |
+models``. Dispatch and argument parsing only."""
 
 from __future__ import annotations
 
@@ -10,11 +10,14 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from vjepa.bench import add_bench_parser
 from vjepa.data.check import add_check_parser
+from vjepa.data.frame_cache import add_cache_parser
 from vjepa.errors import VjepaError
 from vjepa.eval.cli import add_eval_parser
 from vjepa.experiment.cli import add_experiment_parser
 from vjepa.extract import add_extract_parser
+from vjepa.launch import add_launch_parser
 from vjepa.visualize import add_visualize_parser
 
 
@@ -34,7 +37,8 @@ def _cmd_pretrain(args: argparse.Namespace) -> int:
     cfg = load_config(args.config, overrides)
     out = args.out or str(Path("runs") / Path(args.config).stem)
     summary = pretrain(cfg, out, progress=not args.no_progress)
-    print(json.dumps(summary))
+    if summary.get("rank", 0) == 0:  # under torchrun, one summary for the job
+        print(json.dumps(summary))
     return 0
 
 
@@ -138,11 +142,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_cmd_demo)
 
-    add_check_parser(sub)
+    add_cache_parser(add_check_parser(sub))  # vjepa data check, vjepa data cache
     add_eval_parser(sub)
     add_experiment_parser(sub)
     add_extract_parser(sub)
     add_visualize_parser(sub)
+    add_bench_parser(sub)
+    add_launch_parser(sub)
 
     p = sub.add_parser("models", help="list the named model sizes and their parameter counts")
     p.set_defaults(func=_cmd_models)

@@ -95,6 +95,27 @@ def test_attention_impls_agree():
     torch.testing.assert_close(attention(q, k, v, "manual"), attention(q, k, v, "sdpa"), atol=1e-6, rtol=0)
 
 
+def test_manual_attention_in_query_chunks_equals_sdpa_with_gradients():
+    # 2 x 2 heads x 1200 keys x 4 bytes per query row: 8 MiB of scores hold 436 rows, so 3 chunks.
+    torch.manual_seed(0)
+    q, k, v = (torch.randn(2, 2, 1200, 16, requires_grad=True) for _ in range(3))
+    out = attention(q, k, v, "manual")
+    grads = torch.autograd.grad(out.square().sum(), (q, k, v))
+    ref = attention(q, k, v, "sdpa")
+    ref_grads = torch.autograd.grad(ref.square().sum(), (q, k, v))
+    torch.testing.assert_close(out, ref, atol=1e-6, rtol=0)
+    for g, r in zip(grads, ref_grads):
+        torch.testing.assert_close(g, r, atol=1e-5, rtol=1e-5)
+
+
+def test_auto_attention_is_manual_under_cpu_bf16_autocast_only():
+    q, k, v = torch.randn(3, 1, 2, 6, 8).unbind(0)
+    with torch.autocast("cpu", torch.bfloat16):
+        auto, manual, sdpa = (attention(q, k, v, impl) for impl in ("auto", "manual", "sdpa"))
+    assert torch.equal(auto, manual) and not torch.equal(auto, sdpa)
+    assert torch.equal(attention(q, k, v, "auto"), attention(q, k, v, "sdpa"))  # fp32: the fused kernel
+
+
 def test_predictor_and_mask_tokens():
     torch.manual_seed(0)
     pred = create_predictor(TINY, depth=2, embed_dim=24, num_heads=3, num_mask_tokens=2)

@@ -66,3 +66,26 @@ def test_official_parameter_groups():
     decayed_pred = {id(p) for p in groups[1]["params"]}
     assert all(id(t) in decayed_pred for t in state.predictor.mask_tokens)  # official quirk kept
     assert all(p.ndim == 1 for g in groups[2:] for p in g["params"])
+
+
+def test_activation_checkpointing_gives_the_same_gradients():
+    from vjepa.config import load_config
+    from vjepa.masks import MaskGenerator, grid_for
+    from vjepa.train.build import build_models
+    from vjepa.train.loss import gather_targets, jepa_loss, target_features
+    from vjepa.train.step import ContextPredictor
+
+    grads = []
+    for on in (False, True):
+        cfg = load_config("cpu_tiny", [f"run.activation_checkpointing={str(on).lower()}"])
+        torch.manual_seed(0)
+        encoder, predictor, target = build_models(cfg)
+        assert encoder.grad_checkpointing is predictor.grad_checkpointing is on
+        video = torch.randn(2, 3, 8, 32, 32, generator=torch.Generator().manual_seed(1))
+        ctx, tgt = MaskGenerator(cfg.masks.blocks, grid_for(8, 32, 16, 2), seed=0)(2, step=0)
+        preds = ContextPredictor(encoder, predictor)(video, ctx, tgt)
+        jepa_loss(preds, gather_targets(target_features(target, video), tgt)).backward()
+        grads.append({n: p.grad.clone() for n, p in [*encoder.named_parameters(), *predictor.named_parameters()]})
+    assert grads[0].keys() == grads[1].keys()
+    for name, grad in grads[0].items():
+        torch.testing.assert_close(grads[1][name], grad, rtol=0, atol=1e-7, msg=name)

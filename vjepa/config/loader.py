@@ -334,6 +334,7 @@ def validate(cfg: PretrainConfig, world_size: int = 1, known_archs: Collection[s
     _need(k.equalize != "none" or (micro_batch_size(o, world_size) == 1 and all(b.max_keep is None for b in k.blocks)),
           "masks.equalize 'none' needs optim.micro_batch_size 1 and no max_keep; use 'random_subset' or 'truncate'")
     choice("run.device", r.device, ("auto", "cpu", "cuda"))
+    _need(0 < r.dist_timeout_s < math.inf, f"run.dist_timeout_s = {r.dist_timeout_s}: must be > 0 seconds")
     choice("run.dtype", r.dtype, ("auto", "float32", "bfloat16"))
     choice("objective", cfg.objective, ("vjepa", "pixel"))
     p = cfg.pixel

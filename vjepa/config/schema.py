@@ -80,6 +80,10 @@ class DataConfig:
     """The run stops when more than this fraction of loads (per loader process) failed."""
     decode_timeout_s: float = 30.0
     """Time bound for opening and decoding one file."""
+    frame_cache: str | None = None
+    """Folder of a decoded-frame cache built by ``vjepa data cache`` (speed switch, off by default): cached videos
+    are read instead of decoded, with the same sampled frames; exact unless the cache was down-scaled
+    (``--short-side``), which changes the crops' pixel values slightly (vjepa/data/frame_cache.py)."""
     synthetic: SyntheticDataConfig = field(default_factory=SyntheticDataConfig)
 
 
@@ -106,6 +110,9 @@ class OptimConfig:
     eps: float = 1.0e-8
     clip_grad: float | None = 10.0
     """Max gradient norm, applied separately to encoder and predictor; null disables clipping."""
+    fused: bool = True
+    """AdamW as one fused kernel over all parameters (CPU and CUDA; 3-4x faster than ``false``, the per-tensor-list
+    "foreach" kernels the official code gets by default). The two differ by float rounding only (~1e-7)."""
     clip_grad_during_warmup: bool = False
     """The official code clips only after the warmup epochs; true clips from the first step."""
 
@@ -168,7 +175,19 @@ class RunConfig:
     health_every: int = 50
     """Steps between collapse checks (std and effective rank of the target features)."""
     compile: bool = False
-    """``torch.compile`` the models (slow first step; off in tests)."""
+    """Speed switch, off by default: ``torch.compile`` the encoder + predictor and the target encoder. About 10 %
+    faster steps on the project CPU, after a first step of 10-60 s; numerics change by float rounding only."""
+    onednn_fp32: bool = False
+    """Speed switch, off by default, CPU only: route fp32 matmuls through oneDNN
+    (``torch.backends.mkldnn.matmul.fp32_precision = "bf16"``). ~2x faster fp32 matmuls on AVX-512 CPUs without AMX,
+    where oneDNN still computes in fp32; on CPUs with AMX it computes in bf16, i.e. lowers the precision."""
+    activation_checkpointing: bool = False
+    """Recompute every encoder and predictor block's activations in the backward pass instead of storing them:
+    activation memory drops to about one block's (ViT-H and ViT-g at the official batch fit an 80 GB GPU,
+    docs/scaling.md) for about a third more compute. Gradients are the same."""
+    dist_timeout_s: float = 600.0
+    """Multi-process runs: seconds a rank waits at the rendezvous or in a collective before it fails with an error,
+    so a rank that dies or stalls never leaves the others hanging (docs/scaling.md)."""
 
 
 @dataclass

@@ -170,16 +170,16 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return print_report(reports)
 
 
-def add_check_parser(subparsers) -> argparse.ArgumentParser:
+def add_check_parser(subparsers) -> argparse._SubParsersAction:
     """Register ``data check`` on the top-level subparsers of an ``ArgumentParser``.
 
     Adds a ``data`` command with its own subcommands (``dest="data_command"``) and ``check`` in it, whose
     ``func(args)`` returns the exit code.
 
     Returns:
-        The ``check`` parser.
+        The ``data`` subcommands, for other ``vjepa data ...`` commands.
     """
-    data = subparsers.add_parser("data", help="inspect video datasets")
+    data = subparsers.add_parser("data", help="inspect and cache video datasets")
     data_sub = data.add_subparsers(dest="data_command", required=True)
     p = data_sub.add_parser("check", help="check that every file of an index decodes; exit 1 naming bad files")
     p.add_argument("index", nargs="+", metavar="INDEX", help="CSV index ('path label' lines), folder, or file")
@@ -189,4 +189,4 @@ def add_check_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=30.0, help="seconds allowed per decode (default 30)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_check)
-    return p
+    return data_sub

@@ -15,6 +15,7 @@ each loader worker holds its own copy and counts).
 
 from __future__ import annotations
 
+import os
 from typing import Callable, Sequence
 
 import numpy as np
@@ -22,6 +23,7 @@ import torch
 from torch.utils.data import Dataset
 
 from vjepa.data.decode import BACKENDS, BackendUnavailable, VideoInfo, decode_frames, load_image, probe_video
+from vjepa.data.frame_cache import FrameCache
 from vjepa.data.index import IndexEntry, MixedIndex, is_image
 from vjepa.data.sampling import SHORT_VIDEO_MODES, ShortVideo, clip_indices, frame_step_for_duration
 from vjepa.errors import ConfigError, DataError
@@ -60,6 +62,8 @@ class VideoDataset(Dataset):
             it to the tubelet size, 2, which ``image_frames=2`` reproduces).
         backend: Decoding backend, a key of ``vjepa.data.decode.BACKENDS``.
         min_attempts: Attempts before ``max_bad_fraction`` is enforced (a few early failures are noise).
+        frame_cache: A decoded-frame cache (:class:`~vjepa.data.frame_cache.FrameCache` or its folder) to read
+            cached videos from instead of decoding them; the sampled frame indices are the same either way.
     """
 
     def __init__(self, entries: Sequence[IndexEntry], frames_per_clip: int = 16, frame_step: int = 4,
@@ -67,7 +71,8 @@ class VideoDataset(Dataset):
                  filter_short_videos: bool = False, duration: float | None = None, short_video: str = "official",
                  max_retries: int = 10, timeout_s: float = 30.0, max_bad_fraction: float = 0.5, seed: int = 0,
                  transform: Callable | None = None, mixing: MixedIndex | None = None,
-                 image_frames: int | None = None, backend: str = "pyav", min_attempts: int = 20) -> None:
+                 image_frames: int | None = None, backend: str = "pyav", min_attempts: int = 20,
+                 frame_cache: FrameCache | str | os.PathLike | None = None) -> None:
         self.entries = list(entries)
         if not self.entries:
             raise DataError("the dataset has no entries; check the index")
@@ -94,6 +99,8 @@ class VideoDataset(Dataset):
         self.min_attempts, self.epoch = min_attempts, 0
         self._attempts, self._failures, self._bad_files = 0, 0, {}
         self._infos: dict[str, VideoInfo] = {}
+        self.frame_cache = FrameCache(frame_cache) if isinstance(frame_cache, (str, os.PathLike)) else frame_cache
+        self._cache_hits, self._cache_misses = 0, 0
 
     @classmethod
     def mixed(cls, datasets: Sequence[Sequence[IndexEntry]], weights: Sequence[float] | None = None,
@@ -118,10 +125,13 @@ class VideoDataset(Dataset):
 
     def stats(self) -> dict:
         """This process's load counts: ``attempts``, ``failures``, ``bad_fraction`` and ``bad_files``
-        (path -> last failure reason)."""
-        return {"attempts": self._attempts, "failures": self._failures,
-                "bad_fraction": self._failures / self._attempts if self._attempts else 0.0,
-                "bad_files": dict(self._bad_files)}
+        (path -> last failure reason); with a frame cache also ``cache_hits`` and ``cache_misses``."""
+        stats = {"attempts": self._attempts, "failures": self._failures,
+                 "bad_fraction": self._failures / self._attempts if self._attempts else 0.0,
+                 "bad_files": dict(self._bad_files)}
+        if self.frame_cache is not None:
+            stats.update(cache_hits=self._cache_hits, cache_misses=self._cache_misses)
+        return stats
 
     def _entry(self, position: int, epoch: int) -> IndexEntry:
         flat = self.mixing.flat(position, epoch) if self.mixing is not None else position
@@ -179,7 +189,10 @@ class VideoDataset(Dataset):
             image = load_image(entry.path, self.timeout_s)
             clip = image.unsqueeze(0).expand(self.image_frames, -1, -1, -1).contiguous()
             return [clip] * self.num_clips, [torch.zeros(self.image_frames, dtype=torch.int64)] * self.num_clips
-        info = self._infos.get(entry.path)
+        cached = self.frame_cache.lookup(entry.path) if self.frame_cache is not None else None
+        if self.frame_cache is not None:
+            self._cache_hits, self._cache_misses = self._cache_hits + bool(cached), self._cache_misses + (not cached)
+        info = self.frame_cache.info(cached) if cached else self._infos.get(entry.path)
         if info is None:  # headers are cached per process: opening a file costs a keyframe decode (3-10 ms)
             info = probe_video(entry.path, self.timeout_s, read_frame=False)
             if len(self._infos) >= _INFO_CACHE_SIZE:
@@ -193,7 +206,11 @@ class VideoDataset(Dataset):
                              f"{self.frames_per_clip * step} (filter_short_videos)")
         per_clip = clip_indices(info.num_frames, self.frames_per_clip, step, self.num_clips,
                                 self.random_clip_sampling, self.allow_clip_overlap, gen, self.short_video)
-        frames = decode_frames(entry.path, np.concatenate(per_clip), backend=self.backend, timeout_s=self.timeout_s)
+        wanted = np.concatenate(per_clip)
+        if cached:  # the same indices, read instead of decoded
+            frames = self.frame_cache.frames(cached, wanted)
+        else:
+            frames = decode_frames(entry.path, wanted, backend=self.backend, timeout_s=self.timeout_s)
         clips = list(frames.split(self.frames_per_clip))
         return clips, [torch.from_numpy(i) for i in per_clip]
 

@@ -18,7 +18,7 @@ _FIELDS = {"frames_per_clip": "frames_per_clip", "frame_step": "frame_step", "nu
            "num_views": "views", "crop_size": "crop_size", "epochs": "epochs", "batch_size": "batch_size",
            "lr": "lr", "weight_decay": "weight_decay", "label_fraction": "label_fraction", "splits": "splits",
            "seed": "seed", "protocol": "protocol", "layer": "layer", "cache_dir": "cache_dir", "device": "device",
-           "dtype": "dtype", "workers": "workers"}
+           "dtype": "dtype", "workers": "workers", "frame_cache": "frame_cache"}
 
 
 def settings_from_args(args: argparse.Namespace) -> EvalSettings:
@@ -105,6 +105,7 @@ def add_eval_parser(subparsers: Any) -> argparse.ArgumentParser:
     g.add_argument("--seed", type=int)
     g = p.add_argument_group("run")
     g.add_argument("--cache-dir", help="keep extracted features here and reuse them")
+    g.add_argument("--frame-cache", metavar="DIR", help="read decoded frames from this `vjepa data cache` folder")
     g.add_argument("--device", help="auto (default), cpu or cuda")
     g.add_argument("--dtype", choices=("auto", "float32", "bfloat16"))
     g.add_argument("--workers", type=int, help="data loader processes (default 0)")

@@ -30,6 +30,7 @@ from torch.utils.data import DataLoader
 
 from vjepa.data.index import IndexEntry, class_names, is_image, is_media, read_index
 from vjepa.data.transforms import EvalVideoTransform
+from vjepa.data.frame_cache import FrameCache
 from vjepa.data.video_dataset import VideoDataset, collate_items
 from vjepa.errors import ConfigError, DataError
 from vjepa.eval.features import FeatureSet, extract_features, feature_cache_key, load_or_extract
@@ -68,6 +69,8 @@ class EvalSettings:
     layer: int | None = None
     """Probe this block's (normed) output instead of the encoder output (0-based, negative from the end)."""
     cache_dir: str | None = None
+    frame_cache: str | None = None
+    """A decoded-frame cache (``vjepa data cache``) read instead of decoding the videos it holds."""
     device: str = "auto"
     dtype: str = "auto"
     workers: int = 0
@@ -162,7 +165,8 @@ def _features(encoder: VideoEncoder, split: _Split, s: EvalSettings, views: int,
     def extract() -> FeatureSet:
         dataset = VideoDataset(split.entries, s.frames_per_clip, s.frame_step, num_clips=segments,
                                random_clip_sampling=False, allow_clip_overlap=True, seed=s.seed,
-                               transform=EvalVideoTransform(s.crop_size, views), image_frames=s.frames_per_clip)
+                               transform=EvalVideoTransform(s.crop_size, views), image_frames=s.frames_per_clip,
+                               frame_cache=s.frame_cache)
         loader = DataLoader(dataset, batch_size=s.batch_size, shuffle=False, num_workers=s.workers,
                             collate_fn=collate_items)
         failures: list[str] = []  # gathered from the batches: workers hold their own dataset copies and counts
@@ -176,6 +180,8 @@ def _features(encoder: VideoEncoder, split: _Split, s: EvalSettings, views: int,
     data = {"split": split.name, "source": os.path.abspath(split.source), "entries": _entries_digest(split.entries)}
     protocol = {"frames": s.frames_per_clip, "step": s.frame_step, "segments": segments, "views": views,
                 "crop": s.crop_size, "layers": layers, "dtype": str(dtype), "seed": s.seed, "storage": "float32"}
+    if s.frame_cache is not None:  # down-scaled cached frames give other features than decoded ones
+        protocol["frame_cache_short_side"] = FrameCache(s.frame_cache).short_side
     return load_or_extract(s.cache_dir, feature_cache_key(encoder, data, protocol), extract)
 
 

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from vjepa.masks.ops import gather_tokens
-from vjepa.models.layers import Block, init_weights_
+from vjepa.models.layers import Block, init_weights_, run_block
 from vjepa.models.pos_embed import interpolate_3d, sincos_3d
 from vjepa.models.rope import ROPE_LAYOUTS, rope_tables
 
@@ -56,6 +56,8 @@ class Predictor(nn.Module):
         )
         self.predictor_norm = nn.LayerNorm(dp, eps=cfg.norm_eps)
         self.predictor_proj = nn.Linear(dp, cfg.embed_dim)
+        self.grad_checkpointing = False
+        """As :attr:`VideoEncoder.grad_checkpointing`."""
         init_weights_(self)
         if not cfg.zero_init_mask_tokens:
             for token in self.mask_tokens:
@@ -93,8 +95,8 @@ class Predictor(nn.Module):
         # Context first, then the queries: no re-ordering, positions come only from the sin-cos rows.
         x = torch.cat([x, queries], dim=1)
         for block in self.predictor_blocks:
-            x = block(x)
-        x = self.predictor_norm(x)[:, context.shape[1] :]
+            x = run_block(block, x, self.grad_checkpointing)
+        x = self.predictor_norm(x[:, context.shape[1] :])  # only the queries: LayerNorm is per token
         return self.predictor_proj(x)
 
     def _forward_rope(self, context: torch.Tensor, ctx_idx: torch.Tensor, tgt_idx: torch.Tensor, mask_index: int,
@@ -110,7 +112,7 @@ class Predictor(nn.Module):
         x, pos = gather_tokens(x, order), torch.gather(pos, 1, order)
         rope = rope_tables(pos, tuple(grid), self.cfg.predictor_embed_dim // self.cfg.num_heads, self.cfg.rope_layout)
         for block in self.predictor_blocks:
-            x = block(x, rope)
+            x = run_block(block, x, self.grad_checkpointing, rope)
         x = gather_tokens(self.predictor_norm(x), order.argsort(dim=1))[:, num_ctx:]  # unsorted; the queries only
         return self.predictor_proj(x)
 

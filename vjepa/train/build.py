@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
 
-from vjepa.config.schema import PretrainConfig
+from vjepa.config.schema import PretrainConfig, RunConfig
 from vjepa.errors import ConfigError
 from vjepa.models.encoder import VideoEncoder
 from vjepa.models.pixel_decoder import PixelDecoder, pixel_decoder_config
@@ -63,7 +65,33 @@ def build_models(cfg: PretrainConfig) -> tuple[VideoEncoder, Predictor | PixelDe
         enc_cfg, depth=m.pred_depth, embed_dim=m.pred_embed_dim, num_heads=m.pred_num_heads,
         num_mask_tokens=len(cfg.masks.blocks), zero_init_mask_tokens=m.zero_init_mask_tokens,
     ))
-    target = copy.deepcopy(encoder)
+    encoder.grad_checkpointing = predictor.grad_checkpointing = cfg.run.activation_checkpointing
+    target = copy.deepcopy(encoder)  # runs without gradients, so never recomputes
     for p in target.parameters():
         p.requires_grad_(False)
     return encoder, predictor, target
+
+
+def compile_in_place(*modules: torch.nn.Module) -> None:
+    """``run.compile``: compile each module's forward with ``torch.compile``, in place (``nn.Module.compile``), so
+    parameter names, state dicts and the EMA pairing stay those of the eager module."""
+    for module in modules:
+        module.compile()
+
+
+@contextlib.contextmanager
+def speed_switches(run: RunConfig) -> Iterator[None]:
+    """The process-wide torch settings a run asks for (``run.onednn_fp32``), restored on exit."""
+    if not run.onednn_fp32:
+        yield
+        return
+    matmul = getattr(torch.backends.mkldnn, "matmul", None)
+    if matmul is None or not hasattr(matmul, "fp32_precision"):
+        raise ConfigError(f"run.onednn_fp32 needs torch.backends.mkldnn.matmul.fp32_precision, which torch "
+                          f"{torch.__version__} lacks; upgrade torch or set run.onednn_fp32=false")
+    old = matmul.fp32_precision
+    matmul.fp32_precision = "bf16"  # on CPUs without AMX oneDNN still computes in fp32 (docs/scaling.md)
+    try:
+        yield
+    finally:
+        matmul.fp32_precision = old

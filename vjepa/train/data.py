@@ -2,8 +2,10 @@
 
 Global sample position p = step · batch_size + i. Position p belongs to data pass p // len(dataset), within which
 the order is a permutation seeded by (seed, pass); its augmentation draws from a generator seeded by (seed, p).
-Rank r of W takes a contiguous 1/W of every global batch. Resuming at step k therefore continues exactly where the
-run stopped, and the stored step is the whole data position.
+Rank r of W takes a contiguous 1/W of every global batch, cut into micro-batches ("slots") whose masks are keyed by
+(step, slot) (``vjepa/masks/collate.py``). Resuming at step k therefore continues exactly where the run stopped, the
+stored step is the whole data position, and with the same micro-batch size every world size sees the same
+micro-batches.
 """
 
 from __future__ import annotations
@@ -74,7 +76,7 @@ def build_dataset(cfg: PretrainConfig) -> Dataset:
             [read_index(path) for path in data.paths], data.weights, frames_per_clip=data.num_frames,
             frame_step=data.frame_step, duration=data.clip_duration, filter_short_videos=data.filter_short_videos, short_video=data.short_video,
             max_retries=data.max_retries, timeout_s=data.decode_timeout_s, max_bad_fraction=data.max_bad_fraction,
-            seed=cfg.run.seed,
+            seed=cfg.run.seed, frame_cache=data.frame_cache,
         )
     raise ConfigError(f"data.dataset '{data.dataset}' is unknown; use 'synthetic' or 'videos'")
 
@@ -95,7 +97,7 @@ def build_loader(cfg: PretrainConfig, dataset: Dataset, start_step: int, micro_b
     grid = grid_for(data.num_frames, data.crop_size, cfg.model.patch_size, cfg.model.tubelet_size)
     masks = (TubeMaskGenerator(grid, cfg.pixel.mask_ratio, seed=cfg.run.seed) if cfg.objective == "pixel"
              else MaskGenerator(cfg.masks.blocks, grid, seed=cfg.run.seed, equalize=cfg.masks.equalize))
-    collate = MaskCollator(masks, cfg.optim.batch_size, micro_batch_size, world_size, rank)
+    collate = MaskCollator(masks, cfg.optim.batch_size, micro_batch_size, world_size)
     return DataLoader(samples, batch_size=micro_batch_size, sampler=sampler, num_workers=data.num_workers,
                       collate_fn=collate,
                       pin_memory=pin_memory, persistent_workers=data.num_workers > 0,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import sys
 import time
@@ -15,9 +16,11 @@ from vjepa.config import (PretrainConfig, grad_accum_steps, micro_batch_size, sa
 from vjepa.errors import CheckpointError, TrainingDiverged
 from vjepa.models.io import save_modules
 from vjepa.models.registry import ARCHS
-from vjepa.train.build import build_models, resolve_device, resolve_dtype
+from vjepa.train.build import build_models, compile_in_place, resolve_device, resolve_dtype, speed_switches
 from vjepa.train.checkpoint import checkpoint_dir, find_latest, load_into, read_checkpoint, save_checkpoint
 from vjepa.train.data import build_dataset, build_loader
+from vjepa.train.distributed import (DistInfo, backend_name, collective_error, device_for, dist_from_env,
+                                     is_collective_failure, process_group, wrap_ddp)
 from vjepa.train.health import feature_health
 from vjepa.train.metrics_log import MetricsLog, plot_loss_curve
 from vjepa.train.optim import build_optimizer
@@ -54,37 +57,80 @@ def all_finite(state: TrainState) -> bool:
     return all(bool(torch.isfinite(t).all()) for t in tensors)
 
 
-def pretrain(cfg: PretrainConfig, out_dir: str | Path, *, progress: bool = True, world_size: int = 1,
-             rank: int = 0) -> dict:
+def _keep_micro_batch(cfg: PretrainConfig, ckpt: dict, info: DistInfo) -> bool:
+    """Resuming on another world size with ``optim.micro_batch_size: null``: keep the checkpoint's micro-batch size
+    when it divides the new per-process batch, so each forward pass holds as many clips as before (the global batch
+    is kept through gradient accumulation) and every micro-batch, hence the trajectory, stays the same."""
+    layout = ckpt.get("extra", {}).get("layout")
+    if cfg.optim.micro_batch_size is not None or not layout or layout["world_size"] == info.world_size:
+        return False
+    if (cfg.optim.batch_size // info.world_size) % layout["micro_batch_size"]:
+        return False
+    cfg.optim.micro_batch_size = layout["micro_batch_size"]
+    return True
+
+
+def pretrain(cfg: PretrainConfig, out_dir: str | Path, *, progress: bool = True, dist: DistInfo | None = None) -> dict:
     """Pretrain V-JEPA as ``cfg`` says, writing into ``out_dir``; resumes from ``out_dir`` when it holds a
-    checkpoint (never starts over silently). Returns a summary dict."""
-    validate(cfg, world_size=world_size, known_archs=[*ARCHS, "custom"])
+    checkpoint (never starts over silently). Returns a summary dict.
+
+    Under torchrun (``dist`` None: read from the environment) every process calls this: the processes join a
+    process group (gloo on CPU, NCCL on GPU), the encoder and predictor train under DDP, and rank 0 alone logs and
+    writes files. A checkpoint of any world size resumes on any other with the same global batch."""
+    info = dist_from_env() if dist is None else dist
+    cfg = copy.deepcopy(cfg)  # the resumed micro-batch size may be filled in below
+    validate(cfg, world_size=info.world_size, known_archs=[*ARCHS, "custom"])  # before any process waits for another
     dataset = build_dataset(cfg)  # before any heavy work: a missing index fails fast
-    out = Path(out_dir)
-    device = resolve_device(cfg.run.device)
+    device = device_for(resolve_device(cfg.run.device), info)
+    with process_group(info, device, cfg.run.dist_timeout_s), speed_switches(cfg.run):
+        try:
+            return _train(cfg, Path(out_dir), dataset, device, info, progress)
+        except RuntimeError as e:
+            if info.world_size > 1 and is_collective_failure(e):
+                raise collective_error(e, info, cfg.run.dist_timeout_s) from None
+            raise
+
+
+def _train(cfg: PretrainConfig, out: Path, dataset, device: torch.device, info: DistInfo, progress: bool) -> dict:
     dtype = resolve_dtype(cfg.run.dtype, device)
+    world_size, rank = info.world_size, info.rank
     torch.manual_seed(cfg.run.seed)
     encoder, predictor, target = (m.to(device) for m in build_models(cfg))
     state = TrainState(encoder, predictor, target, build_optimizer(encoder, predictor, cfg.optim))
-    for stale in checkpoint_dir(out).glob(".*.tmp"):  # left by a kill in the middle of a write
-        stale.unlink()
+    if info.is_main:
+        for stale in checkpoint_dir(out).glob(".*.tmp"):  # left by a kill in the middle of a write
+            stale.unlink()
     latest = find_latest(out)
     if latest is not None:
         ckpt = read_checkpoint(latest)
         _check_resumable(ckpt, cfg, latest)
         load_into(ckpt, state, latest)
-        log.info("resuming from %s at step %d", latest, state.step)
-    if rank == 0:
+        if _keep_micro_batch(cfg, ckpt, info):
+            validate(cfg, world_size=world_size)
+        log.info("resuming from %s at step %d (written by %s process(es))", latest, state.step,
+                 ckpt.get("extra", {}).get("layout", {}).get("world_size", "?"))
+    if cfg.run.compile:
+        compile_in_place(state.online, target)
+    state.online = wrap_ddp(state.online, device)
+    if info.is_main:
         save_resolved(cfg, out / "config.yaml")
 
     end = min(total_steps(cfg.optim), cfg.run.max_steps or total_steps(cfg.optim))
     accum = grad_accum_steps(cfg.optim, world_size)
     micro = micro_batch_size(cfg.optim, world_size)
+    layout = {"world_size": world_size, "micro_batch_size": micro, "accumulation": accum}
+    if info.is_main:
+        how = f"DDP over {backend_name(device)}" if world_size > 1 else "one process"
+        line = (f"pretrain: world size {world_size} ({how}), global batch {cfg.optim.batch_size} = {world_size} "
+                f"x {accum} accumulation x {micro} clips, {device}, {str(dtype).split('.')[-1]}")
+        log.info(line)
+        if progress:
+            tqdm.write(line, file=sys.stderr)
     loader = iter(build_loader(cfg, dataset, state.step, micro, world_size, rank, pin_memory=device.type == "cuda"))
     bad_files: dict[str, str] = {}
-    metrics_log = MetricsLog(out, resume_step=state.step) if rank == 0 else None
+    metrics_log = MetricsLog(out, resume_step=state.step) if info.is_main else None
     start_step, first_loss, last = state.step, None, None
-    bar = tqdm(total=end, initial=state.step, disable=not progress or rank != 0, desc="pretrain", unit="step")
+    bar = tqdm(total=end, initial=state.step, disable=not progress or not info.is_main, desc="pretrain", unit="step")
     started = time.perf_counter()
     try:
         while state.step < end:
@@ -94,7 +140,7 @@ def pretrain(cfg: PretrainConfig, out_dir: str | Path, *, progress: bool = True,
                 mb = next(loader)
                 for failure in mb["failures"]:  # unreadable files were replaced by other samples; report them
                     path = failure.split(": ", 1)[0]
-                    if path not in bad_files and rank == 0:
+                    if path not in bad_files and info.is_main:
                         tqdm.write(f"warning: skipped unreadable file: {failure}", file=sys.stderr)
                     bad_files[path] = failure
                 batches.append(Batch(mb["video"].to(device, non_blocking=True),
@@ -134,7 +180,7 @@ def pretrain(cfg: PretrainConfig, out_dir: str | Path, *, progress: bool = True,
                 keep = bool(cfg.run.keep_every) and step % cfg.run.keep_every == 0
                 if not all_finite(state):
                     raise TrainingDiverged(f"non-finite weights at step {step}; not saved over {find_latest(out)}")
-                save_checkpoint(out, state, to_dict(cfg), keep=keep)
+                save_checkpoint(out, state, to_dict(cfg), {"layout": layout}, keep=keep)
     finally:
         bar.close()
         if metrics_log is not None:
@@ -143,8 +189,8 @@ def pretrain(cfg: PretrainConfig, out_dir: str | Path, *, progress: bool = True,
     summary = {"steps": state.step, "steps_this_run": state.step - start_step,
                "seconds": round(time.perf_counter() - started, 1), "first_loss": first_loss,
                "final_loss": last.loss if last else None, "device": str(device), "dtype": str(dtype).split(".")[-1],
-               "bad_files": len(bad_files)}
-    if rank == 0:
+               "bad_files": len(bad_files), "rank": rank, **layout}
+    if info.is_main:
         if bad_files:
             (out / "bad_files.txt").write_text("".join(f"{reason}\n" for reason in bad_files.values()))
             tqdm.write(f"{len(bad_files)} unreadable file(s) were skipped this run; listed in {out / 'bad_files.txt'}",

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from vjepa.config.schema import OptimConfig
+from vjepa.errors import ConfigError
 
 
 def is_decayed(name: str, param: torch.Tensor) -> bool:
@@ -30,11 +31,15 @@ def param_groups(encoder: nn.Module, predictor: nn.Module) -> list[dict]:
 
 
 def build_optimizer(encoder: nn.Module, predictor: nn.Module, optim: OptimConfig) -> torch.optim.AdamW:
-    """AdamW (foreach kernels) over encoder and predictor; lr and wd are set every step by :func:`set_hparams`."""
-    return torch.optim.AdamW(
-        param_groups(encoder, predictor), lr=optim.start_lr, weight_decay=optim.weight_decay,
-        betas=tuple(optim.betas), eps=optim.eps, foreach=True,
-    )
+    """AdamW over encoder and predictor, fused or foreach (``optim.fused``); lr and wd are set every step by
+    :func:`set_hparams`."""
+    kernel = {"fused": True} if optim.fused else {"foreach": True}
+    try:
+        return torch.optim.AdamW(param_groups(encoder, predictor), lr=optim.start_lr, weight_decay=optim.weight_decay,
+                                 betas=tuple(optim.betas), eps=optim.eps, **kernel)
+    except (RuntimeError, TypeError) as e:  # e.g. no fused kernel for this device in this torch version
+        raise ConfigError(f"optim.fused: torch {torch.__version__} has no fused AdamW here ({e}); set "
+                          "optim.fused=false") from None
 
 
 def set_hparams(optimizer: torch.optim.Optimizer, lr: float, weight_decay: float) -> None:

@@ -14,10 +14,28 @@ from vjepa.config.schema import LossConfig, OptimConfig
 from vjepa.errors import TrainingDiverged
 from vjepa.models.encoder import VideoEncoder
 from vjepa.models.predictor import Predictor
+from vjepa.train.distributed import grad_sync, mean_across_ranks
 from vjepa.train.ema import ema_update_
 from vjepa.train.loss import gather_targets, jepa_loss, target_features, variance_regularizer
 from vjepa.train.optim import set_hparams
 from vjepa.train.schedules import schedule_values
+
+
+class ContextPredictor(nn.Module):
+    """The trained half of V-JEPA as one module: the encoder on the context tokens, then the predictor.
+
+    It is the unit that DDP (and ``torch.compile``) wraps, so that one ``forward`` covers every parameter that
+    receives a gradient."""
+
+    def __init__(self, encoder: VideoEncoder, predictor: Predictor) -> None:
+        super().__init__()
+        self.encoder, self.predictor = encoder, predictor
+
+    def forward(self, video: torch.Tensor, ctx_idx: Sequence[torch.Tensor],
+                tgt_idx: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+        """(B, C, T, H, W) clips and per-mask-configuration indices -> list of (B, M_i, D) predictions."""
+        contexts = self.encoder.forward_masked(video, ctx_idx)
+        return self.predictor.forward_masked(contexts, ctx_idx, tgt_idx, self.encoder.token_grid(video))
 
 
 @dataclass
@@ -29,6 +47,13 @@ class TrainState:
     target_encoder: VideoEncoder
     optimizer: torch.optim.Optimizer
     step: int = 0
+    online: nn.Module | None = None
+    """Encoder + predictor as called by the step: a :class:`ContextPredictor` (the default), possibly wrapped by
+    DDP or ``torch.compile``; it shares its parameters with ``encoder`` and ``predictor``."""
+
+    def __post_init__(self) -> None:
+        if self.online is None:
+            self.online = ContextPredictor(self.encoder, self.predictor)
 
 
 @dataclass
@@ -80,8 +105,9 @@ def train_step(
 ) -> StepMetrics:
     """One optimizer step over ``micro_batches`` (gradient accumulation), then the EMA update.
 
-    Schedules are pure functions of the 1-based iteration ``state.step + 1``. Raises ``TrainingDiverged`` before
-    any weight changes if the loss is NaN or infinite, so the last checkpoint stays good.
+    Schedules are pure functions of the 1-based iteration ``state.step + 1``. In a multi-process run the
+    gradients and the reported losses are averages over all ranks. Raises ``TrainingDiverged`` before any weight
+    changes if the loss is NaN or infinite (on any rank), so the last checkpoint stays good.
     """
     k = state.step + 1
     sched = schedule_values(k, optim)
@@ -89,20 +115,22 @@ def train_step(
     device = micro_batches[0].video.device
     totals = torch.zeros(3, device=device)  # loss, jepa, reg, summed over micro-batches
 
-    for batch in micro_batches:
-        with autocast(device, dtype):
-            targets = gather_targets(target_features(state.target_encoder, batch.video), batch.tgt_idx)
-            contexts = state.encoder.forward_masked(batch.video, batch.ctx_idx)
-            grid = state.encoder.token_grid(batch.video)
-            preds = state.predictor.forward_masked(contexts, batch.ctx_idx, batch.tgt_idx, grid)
-            loss_jepa = jepa_loss(preds, targets, loss_cfg.loss_exp)
-            loss_reg = variance_regularizer(preds)[0] if loss_cfg.reg_coeff else torch.zeros((), device=device)
-            loss = loss_jepa + loss_cfg.reg_coeff * loss_reg
-        if not torch.isfinite(loss):
-            state.optimizer.zero_grad(set_to_none=True)
-            raise TrainingDiverged(f"loss is {loss.item()} at step {k}; stopped before updating the weights")
-        (loss / len(micro_batches)).backward()
+    for i, batch in enumerate(micro_batches):
+        # Under DDP the gradients are averaged over ranks once, in the backward pass of the last micro-batch.
+        with grad_sync(state.online, enabled=i == len(micro_batches) - 1):
+            with autocast(device, dtype):
+                targets = gather_targets(target_features(state.target_encoder, batch.video), batch.tgt_idx)
+                preds = state.online(batch.video, batch.ctx_idx, batch.tgt_idx)
+                loss_jepa = jepa_loss(preds, targets, loss_cfg.loss_exp)
+                loss_reg = variance_regularizer(preds)[0] if loss_cfg.reg_coeff else torch.zeros((), device=device)
+                loss = loss_jepa + loss_cfg.reg_coeff * loss_reg
+            (loss / len(micro_batches)).backward()
         totals += torch.stack([loss, loss_jepa, loss_reg]).detach().float()
+
+    totals = mean_across_ranks(totals / len(micro_batches))  # the same value on every rank
+    if not torch.isfinite(totals[0]):  # checked on all ranks alike, before any weight changes
+        state.optimizer.zero_grad(set_to_none=True)
+        raise TrainingDiverged(f"loss is {totals[0].item()} at step {k}; stopped before updating the weights")
 
     # Official: clip encoder and predictor separately, and only after the warmup epochs.
     epoch = (k - 1) // optim.steps_per_epoch
@@ -115,6 +143,6 @@ def train_step(
     ema_update_(state.target_encoder, state.encoder, sched.momentum)
     state.step = k
 
-    loss_v, jepa_v, reg_v = (totals / len(micro_batches)).tolist()
+    loss_v, jepa_v, reg_v = totals.tolist()
     return StepMetrics(loss_v, jepa_v, reg_v, sched.lr, sched.weight_decay, sched.momentum,
                        enc_norm, pred_norm, clip is not None)

@@ -1,0 +1,45 @@
+"""`vjepa launch slurm`: the job parameters (dry run), a real 2-task job through submitit's local executor (the
+same code path as SLURM, on this machine, DDP over gloo), and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def vjepa(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("WORLD_SIZE", "RANK", "MASTER_ADDR", "MASTER_PORT")}
+    return subprocess.run([sys.executable, "-m", "vjepa", *args], capture_output=True, text=True, timeout=timeout,
+                          env={**env, "OMP_NUM_THREADS": "1"})
+
+
+def test_dry_run_prints_the_job():
+    done = vjepa("launch", "slurm", "--nodes", "4", "--gpus-per-node", "8", "--partition", "gpu", "--time", "600",
+                 "--dry-run", "--", "pretrain", "--config", "vitl16", "--out", "/shared/runs/vitl16")
+    assert done.returncode == 0, done.stderr
+    job = json.loads(done.stdout)
+    assert job["world_size"] == 32 and job["command"][:2] == ["vjepa", "pretrain"]
+    assert job["parameters"] == {"nodes": 4, "tasks_per_node": 8, "gpus_per_node": 8, "cpus_per_task": 10,
+                                 "timeout_min": 600, "name": "vjepa", "slurm_partition": "gpu"}
+
+
+def test_only_pretrain_is_launched():
+    done = vjepa("launch", "slurm", "--dry-run", "--", "eval", "--checkpoint", "x")
+    assert done.returncode == 2 and "runs `pretrain`" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_local_two_task_job_trains_under_ddp(tmp_path):
+    pytest.importorskip("submitit")
+    out = tmp_path / "run"
+    done = vjepa("launch", "slurm", "--cluster", "local", "--nodes", "1", "--gpus-per-node", "0", "--tasks-per-node",
+                 "2", "--logs", str(tmp_path / "logs"), "--wait", "--", "pretrain", "--config", "cpu_tiny", "--out",
+                 str(out), "--no-progress", "--set", "run.max_steps=2")
+    assert done.returncode == 0, done.stderr
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    losses = [r for r in records if "loss" in r]
+    assert [r["step"] for r in losses] == [1, 2] and all(r["world_size"] == 2 for r in losses)
+    assert (out / "checkpoints" / "latest.pt").is_file()
