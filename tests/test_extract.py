@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict
 
 import numpy as np
 import pytest
@@ -16,19 +15,8 @@ import vjepa
 from official_fixture import official_fixture
 from vjepa.cli import main
 from vjepa.extract import collect_inputs, npy_name
-from vjepa.models.io import save_modules
-from vjepa.models.registry import create_encoder
 
 CLIP_ARGS = ["--window", "8", "--stride", "4", "--fps", "7.5", "--no-progress"]
-
-
-@pytest.fixture(scope="module")
-def export(tmp_path_factory):
-    torch.manual_seed(0)
-    enc = create_encoder("custom", embed_dim=48, depth=2, num_heads=2, patch_size=8, num_frames=8, img_size=32)
-    folder = tmp_path_factory.mktemp("model") / "export"
-    save_modules(folder, {"encoder": enc}, {"format": "vjepa-export/1", "encoder": asdict(enc.cfg)})
-    return str(folder)
 
 
 @pytest.fixture()
@@ -56,9 +44,9 @@ def test_keys_follow_the_documented_rules(clips, tmp_path, monkeypatch):
     assert npy_name("/abs/../x.mp4") == "abs/x.mp4.npy"
 
 
-def test_extract_real_clips(export, clips, tmp_path, capsys):
+def test_extract_real_clips(tiny_export, clips, tmp_path, capsys):
     out = tmp_path / "feats.safetensors"
-    assert main(["extract", str(clips), "--checkpoint", export, "--out", str(out), *CLIP_ARGS]) == 0
+    assert main(["extract", str(clips), "--checkpoint", tiny_export, "--out", str(out), *CLIP_ARGS]) == 0
     assert "2 extracted" in capsys.readouterr().out
     tensors, meta = read(out)
     assert sorted(tensors) == ["pristine.mp4", "sub/distorted.mp4"]
@@ -67,37 +55,39 @@ def test_extract_real_clips(export, clips, tmp_path, capsys):
     videos = json.loads(meta["videos"])
     assert videos["pristine.mp4"]["frames"][-1] == [91, 119] and videos["pristine.mp4"]["grid"] == [4, 4, 4]
     assert json.loads(meta["vjepa_extract"])["window"] == 8
-    model = vjepa.load(export)
+    model = vjepa.load(tiny_export)
     expected = model.embed(clips / "pristine.mp4", window=8, stride=4, fps=7.5)
     torch.testing.assert_close(tensors["pristine.mp4"], expected.features, atol=0, rtol=0)
 
 
-def test_extract_resumes_and_refuses_other_settings(export, clips, tmp_path, capsys):
+def test_extract_resumes_and_refuses_other_settings(tiny_export, clips, tmp_path, capsys):
     out = tmp_path / "feats.safetensors"
-    assert main(["extract", str(clips / "pristine.mp4"), "--checkpoint", export, "--out", str(out), *CLIP_ARGS]) == 0
+    ckpt = ["--checkpoint", tiny_export]
+    assert main(["extract", str(clips / "pristine.mp4"), *ckpt, "--out", str(out), *CLIP_ARGS]) == 0
     first, _ = read(out)
     capsys.readouterr()
-    assert main(["extract", str(clips / "pristine.mp4"), str(clips / "sub" / "distorted.mp4"), "--checkpoint", export,
+    assert main(["extract", str(clips / "pristine.mp4"), str(clips / "sub" / "distorted.mp4"), *ckpt,
                  "--out", str(out), *CLIP_ARGS]) == 0
     assert "1 extracted, 1 already in" in capsys.readouterr().out
     second, _ = read(out)
     key = os.path.normpath(str(clips / "pristine.mp4"))  # a file given on the command line: its path as given
     assert list(first) == [key] and len(second) == 2 and torch.equal(second[key], first[key])
     before = out.read_bytes()
-    assert main(["extract", str(clips), "--checkpoint", export, "--out", str(out), "--window", "4"]) == 2
+    assert main(["extract", str(clips), "--checkpoint", tiny_export, "--out", str(out), "--window", "4"]) == 2
     assert "other settings" in capsys.readouterr().err and out.read_bytes() == before
 
 
-def test_unreadable_files_are_reported_and_skipped(export, clips, tmp_path, capsys):
+def test_unreadable_files_are_reported_and_skipped(tiny_export, clips, tmp_path, capsys):
     (clips / "broken.mp4").write_text("not a video\n")
     out = tmp_path / "feats.safetensors"
-    assert main(["extract", str(clips), "--checkpoint", export, "--out", str(out), *CLIP_ARGS]) == 1
+    assert main(["extract", str(clips), "--checkpoint", tiny_export, "--out", str(out), *CLIP_ARGS]) == 1
     captured = capsys.readouterr()
     assert "broken.mp4" in captured.err and "2 extracted" in captured.out and "1 unreadable" in captured.out
     assert sorted(read(out)[0]) == ["pristine.mp4", "sub/distorted.mp4"]
     # only an unreadable file: reported, and no output file at all
     lone = tmp_path / "lone.safetensors"
-    assert main(["extract", str(clips / "broken.mp4"), "--checkpoint", export, "--out", str(lone), *CLIP_ARGS]) == 1
+    argv = ["extract", str(clips / "broken.mp4"), "--checkpoint", tiny_export, "--out", str(lone), *CLIP_ARGS]
+    assert main(argv) == 1
     assert not lone.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".lone")]
 
 
@@ -111,9 +101,9 @@ def test_bad_checkpoint_is_one_line_and_writes_nothing(clips, tmp_path, capsys):
     assert not out.exists()
 
 
-def test_extract_npy_folder_with_layers_and_tokens(export, clips, tmp_path):
+def test_extract_npy_folder_with_layers_and_tokens(tiny_export, clips, tmp_path):
     out = tmp_path / "npy"
-    assert main(["extract", str(clips), "--checkpoint", export, "--out", str(out), "--pool", "none",
+    assert main(["extract", str(clips), "--checkpoint", tiny_export, "--out", str(out), "--pool", "none",
                  "--layers", "0,-1", *CLIP_ARGS]) == 0
     index = json.loads((out / "extract.json").read_text())
     assert index["videos"]["sub/distorted.mp4"]["file"] == "sub/distorted.mp4.npy"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 
 import pytest
 import torch
@@ -10,18 +9,7 @@ from PIL import Image
 
 from vjepa.cli import main
 from vjepa.masks.spec import VITL16_MASKS
-from vjepa.models.io import save_modules
-from vjepa.models.registry import create_encoder
 from vjepa.visualize import GAP, mask_overlays, pca_maps
-
-
-@pytest.fixture(scope="module")
-def export(tmp_path_factory):
-    torch.manual_seed(0)
-    enc = create_encoder("custom", embed_dim=48, depth=2, num_heads=2, patch_size=8, num_frames=8, img_size=32)
-    folder = tmp_path_factory.mktemp("model") / "export"
-    save_modules(folder, {"encoder": enc}, {"format": "vjepa-export/1", "encoder": asdict(enc.cfg)})
-    return str(folder)
 
 
 def grid_size(rows: int, cols: int, size: int) -> tuple[int, int]:
@@ -51,13 +39,13 @@ def test_mask_overlay_tints_exactly_the_target():
         assert torch.equal(changed[0], changed[1])  # one tubelet = two frames, same mask
 
 
-def test_pca_png_and_gif(export, real_clips, tmp_path):
+def test_pca_png_and_gif(tiny_export, real_clips, tmp_path):
     video = real_clips["carphone_distorted"]
     png, gif = tmp_path / "pca.png", tmp_path / "pca.gif"
-    assert main(["visualize", "pca", video, "--checkpoint", export, "--out", str(png)]) == 0
+    assert main(["visualize", "pca", video, "--checkpoint", tiny_export, "--out", str(png)]) == 0
     with Image.open(png) as image:
         assert image.size == grid_size(2, 4, 32)  # frames + PCA row; 8 frames = 4 tubelets of the model's 32 px
-    assert main(["visualize", "pca", video, "--checkpoint", export, "--out", str(gif), "--size", "48"]) == 0
+    assert main(["visualize", "pca", video, "--checkpoint", tiny_export, "--out", str(gif), "--size", "48"]) == 0
     with Image.open(gif) as image:
         assert image.size == grid_size(1, 2, 48) and image.n_frames == 8
 
