@@ -1,4 +1,4 @@
-"""Command line: ``vjepa pretrain | demo | experiment | data | eval | extract | visualize | bench | launch | convert |
+"""Command line: ``vjepa pretrain | demo | experiment | data | eval | finetune | extract | visualize | bench | launch | convert |
 models``. Dispatch and argument parsing only."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from vjepa.data.frame_cache import add_cache_parser
 from vjepa.errors import VjepaError
 from vjepa.eval.cli import add_eval_parser
 from vjepa.experiment.cli import add_experiment_parser
+from vjepa.finetune.cli import add_finetune_parser
 from vjepa.extract import add_extract_parser
 from vjepa.launch import add_launch_parser
 from vjepa.visualize import add_visualize_parser
@@ -144,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_cache_parser(add_check_parser(sub))  # vjepa data check, vjepa data cache
     add_eval_parser(sub)
+    add_finetune_parser(sub)
     add_experiment_parser(sub)
     add_extract_parser(sub)
     add_visualize_parser(sub)
