@@ -34,7 +34,7 @@ def _cmd_finetune(args: argparse.Namespace) -> int:
         num_frames=args.pretrain_frames, img_size=args.pretrain_img_size, key=args.key, embed_dim=args.embed_dim,
         depth=args.depth, num_heads=args.num_heads)
     check_head_kind(head_state, cfg.head, args.checkpoint)
-    head = build_head(cfg.head, encoder, args.num_classes)
+    head = build_head(cfg.head, encoder, args.num_classes, cfg.seed)
     if head_state is not None:
         head.load_state_dict(head_state)
     model = FinetuneModel(encoder, head, cfg.drop_path)

@@ -41,7 +41,14 @@ class MeanPoolHead(nn.Module):
         return self.linear(x.mean(dim=1))
 
 
-def build_head(kind: str, encoder: VideoEncoder, num_classes: int) -> nn.Module:
+def build_head(kind: str, encoder: VideoEncoder, num_classes: int, seed: int = 0) -> nn.Module:
+    """A freshly initialised head, seeded (the caller's RNG is left alone), so that runs are reproducible."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return _new_head(kind, encoder, num_classes)
+
+
+def _new_head(kind: str, encoder: VideoEncoder, num_classes: int) -> nn.Module:
     if kind == "attentive":
         return AttentiveClassifier(ProbeConfig(embed_dim=encoder.embed_dim, num_heads=encoder.cfg.num_heads,
                                                num_classes=num_classes, attention=encoder.cfg.attention))
