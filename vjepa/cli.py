@@ -27,6 +27,8 @@ def _cmd_pretrain(args: argparse.Namespace) -> int:
     from vjepa.train.loop import pretrain
 
     overrides = list(args.set)
+    if args.init:
+        overrides.append(f"run.init={json.dumps(args.init)}")
     if args.data:  # real videos instead of the embedded dataset
         overrides += ["data.dataset=videos", f"data.paths={json.dumps(args.data)}"]
     if args.data_weights:
@@ -133,6 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="pretrain on videos: a CSV list ('path label' lines) or a folder; repeat to mix datasets")
     p.add_argument("--data-weights", metavar="W1,W2,...",
                    help="sampling weight of each --data entry (with replacement); default: natural proportions")
+    p.add_argument("--init", metavar="CKPT", help="continued pretraining / cooldown: start from this checkpoint's "
+                   "encoder, predictor and target encoder (ours or official) with a fresh optimizer and schedule")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_pretrain)
 

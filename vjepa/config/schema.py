@@ -185,6 +185,10 @@ class RunConfig:
     """Recompute every encoder and predictor block's activations in the backward pass instead of storing them:
     activation memory drops to about one block's (ViT-H and ViT-g at the official batch fit an 80 GB GPU,
     docs/scaling.md) for about a third more compute. Gradients are the same."""
+    init: str | None = None
+    """Continued pretraining / cooldown (``vjepa pretrain --init``): start from this checkpoint's encoder, predictor
+    and target encoder (our training checkpoint or export, or an official .pth.tar of size ``model.*``) with a fresh
+    optimizer and schedule; mask tokens are remapped to ``masks.blocks`` (vjepa/train/init.py). null = random init."""
     dist_timeout_s: float = 600.0
     """Multi-process runs: seconds a rank waits at the rendezvous or in a collective before it fails with an error,
     so a rank that dies or stalls never leaves the others hanging (docs/scaling.md)."""
