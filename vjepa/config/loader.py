@@ -316,6 +316,10 @@ def validate(cfg: PretrainConfig, world_size: int = 1, known_archs: Collection[s
     _need(0 < o.lr < math.inf, f"optim.lr = {o.lr}: must be > 0")
     _need(0 <= o.warmup_epochs <= o.epochs,
           f"optim.warmup_epochs = {o.warmup_epochs}: must be in [0, optim.epochs = {o.epochs}]")
+    choice("optim.lr_schedule", o.lr_schedule, ("warmup_cosine", "constant_then_linear"))
+    _need(0 <= o.constant_epochs and o.warmup_epochs + o.constant_epochs <= o.epochs * o.schedule_horizon,
+          f"optim.constant_epochs = {o.constant_epochs}: need >= 0 and warmup_epochs + constant_epochs <= "
+          "epochs x schedule_horizon (the decay must fit in the schedule)")
     _need(1 <= o.schedule_horizon < math.inf, f"optim.schedule_horizon = {o.schedule_horizon}: must be >= 1 "
           "(the schedules must not end before training does; official 1.25)")
     _need(0 <= o.ema[0] <= o.ema[1] <= 1, f"optim.ema = {list(o.ema)}: need [start, end] with 0 <= start <= end <= 1")
