@@ -103,3 +103,15 @@ def test_synthetic_class_count_is_checked(tmp_path, capsys):
     assert main(["finetune", "--checkpoint", "none", *TINY, "--synthetic", "motion", "--num-classes", "5",
                  "--out", str(tmp_path / "x")]) == 2
     assert "--synthetic motion has 4 classes but --num-classes is 5" in capsys.readouterr().err
+
+
+def test_clip_size_must_fit_the_encoder(tmp_path, capsys):
+    assert run(tmp_path / "ft", "--set", "frames_per_clip=5") == 2
+    assert "frames_per_clip 5 must be a multiple of the encoder's tubelet size 2" in capsys.readouterr().err
+
+
+def test_resume_from_another_source_is_refused(tmp_path, capsys):
+    assert run(tmp_path / "ft") == 0
+    capsys.readouterr()
+    assert run(tmp_path / "ft", checkpoint=str(_export(tmp_path / "export")), arch=[]) == 2
+    assert "checkpoint 'none' -> " in capsys.readouterr().err

@@ -110,3 +110,10 @@ def test_out_holding_another_run_is_refused(source, tmp_path, capsys):
     capsys.readouterr()
     assert main([*args, "--init", str(source)]) == 2
     assert "run.init=None, not" in capsys.readouterr().err
+
+
+def test_cli_init_runs_from_step_zero(source, tmp_path):
+    assert main(["pretrain", "--config", "cpu_tiny", "--init", str(source), "--out", str(tmp_path / "o"),
+                 "--no-progress", "--set", "run.max_steps=1", "--set", "run.dtype=float32"]) == 0
+    ckpt = torch.load(tmp_path / "o" / "checkpoints" / "latest.pt", weights_only=True)
+    assert ckpt["step"] == 1 and ckpt["config"]["run"]["init"] == str(source)

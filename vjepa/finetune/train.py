@@ -26,7 +26,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from vjepa.config import to_dict
-from vjepa.errors import CheckpointError, TrainingDiverged
+from vjepa.errors import CheckpointError, ConfigError, TrainingDiverged
 from vjepa.eval.metrics import classification_metrics, confusion_matrix, per_class_accuracy, plot_confusion
 from vjepa.eval.protocol import aggregate_views, view_logits
 from vjepa.eval.report import json_safe, summary_line
@@ -139,8 +139,11 @@ def _load(path: Path, model: FinetuneModel, optimizer: torch.optim.Optimizer, cf
         raise CheckpointError(f"{path}: not a vjepa finetune checkpoint; use another --out folder")
     old = {k: v for k, v in ckpt["config"].items() if k not in _NOT_RESUME_KEYS}
     changed = sorted(k for k in set(old) | set(_resume_config(cfg)) if old.get(k) != _resume_config(cfg).get(k))
-    if changed or ckpt["meta"].get("num_classes") != meta["num_classes"]:
-        what = ", ".join(f"{k} {old.get(k)!r} -> {_resume_config(cfg).get(k)!r}" for k in changed) or "num_classes"
+    changed += sorted(k for k in set(meta) - {"encoder"} if ckpt["meta"].get(k) != meta[k])  # source, data, classes
+    if changed:
+        new = {**_resume_config(cfg), **meta}
+        old = {**old, **ckpt["meta"]}
+        what = ", ".join(f"{k} {old.get(k)!r} -> {new.get(k)!r}" for k in changed)
         raise CheckpointError(f"{path} belongs to a run with other settings ({what}); resume with the same settings "
                               "or use another --out folder")
     model.encoder.load_state_dict(ckpt["encoder"])
@@ -155,7 +158,13 @@ def finetune(model: FinetuneModel, data: FinetuneData, cfg: FinetuneConfig, num_
 
     Returns the content of ``metrics.json`` plus ``summary`` (one line)."""
     check(cfg)
+    enc = model.encoder.cfg
+    if cfg.frames_per_clip % enc.tubelet_size or cfg.crop_size % enc.patch_size:
+        raise ConfigError(f"frames_per_clip {cfg.frames_per_clip} must be a multiple of the encoder's tubelet size "
+                          f"{enc.tubelet_size} and crop_size {cfg.crop_size} of its patch size {enc.patch_size}")
     out = Path(out_dir)
+    for stale in (out / "checkpoints").glob(".*.tmp"):  # left by a kill in the middle of a write
+        stale.unlink()
     device = resolve_device(cfg.device)
     dtype = resolve_dtype(cfg.dtype, device)
     model.to(device).train()
@@ -163,7 +172,7 @@ def finetune(model: FinetuneModel, data: FinetuneData, cfg: FinetuneConfig, num_
     per_epoch = max(1, data.num_train // cfg.batch_size)
     total = cfg.epochs * per_epoch
     end = min(total, cfg.max_steps or total)
-    meta = {"num_classes": num_classes, "encoder": asdict(model.encoder.cfg), **(describe or {})}
+    meta = {"num_classes": num_classes, "encoder": asdict(model.encoder.cfg), **data.describe, **(describe or {})}
     latest = out / "checkpoints" / "latest.pt"
     step, history = _load(latest, model, optimizer, cfg, meta) if latest.is_file() else (0, [])
     every = cfg.checkpoint_every or per_epoch
@@ -187,7 +196,7 @@ def write_outputs(model: FinetuneModel, data: FinetuneData, cfg: FinetuneConfig,
     """Evaluate with the multi-view protocol and write metrics.json, confusion.png, loss_curve.png, model/."""
     probs, labels = evaluate(model, data, cfg, device, dtype)
     cm = confusion_matrix(probs.argmax(dim=1), labels, num_classes)
-    settings = {**to_dict(cfg), **data.describe, "num_frames": cfg.frames_per_clip, "device": str(device),
+    settings = {**to_dict(cfg), "num_frames": cfg.frames_per_clip, "device": str(device),
                 "dtype": str(dtype).split(".")[-1], **{k: v for k, v in meta.items() if k != "encoder"}}
     settings.setdefault("num_segments", cfg.num_segments)
     settings["num_views"] = cfg.num_views
