@@ -13,7 +13,7 @@ def _cmd_finetune(args: argparse.Namespace) -> int:
     from vjepa.eval.cli import data_sources
     from vjepa.finetune.config import FinetuneConfig, check
     from vjepa.finetune.data import file_data, synthetic_data
-    from vjepa.finetune.model import FinetuneModel, build_head, check_head_kind, load_start_encoder
+    from vjepa.finetune.model import FinetuneModel, build_head, load_start_encoder
     from vjepa.finetune.train import finetune
 
     overrides = list(args.set) + ([f"epochs={args.epochs}"] if args.epochs is not None else [])
@@ -33,7 +33,6 @@ def _cmd_finetune(args: argparse.Namespace) -> int:
         args.checkpoint, arch=args.arch, num_classes=args.num_classes, head=cfg.head, seed=cfg.seed,
         num_frames=args.pretrain_frames, img_size=args.pretrain_img_size, key=args.key, embed_dim=args.embed_dim,
         depth=args.depth, num_heads=args.num_heads)
-    check_head_kind(head_state, cfg.head, args.checkpoint)
     head = build_head(cfg.head, encoder, args.num_classes, cfg.seed)
     if head_state is not None:
         head.load_state_dict(head_state)

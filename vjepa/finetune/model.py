@@ -10,8 +10,8 @@ encoder's final LayerNorm). Stochastic depth rises linearly over the blocks from
 
 from __future__ import annotations
 
+import json
 import os
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -91,8 +91,6 @@ def check_arch(encoder: VideoEncoder, arch: str | None, source: Any) -> None:
 def _finetuned_parts(path: Path) -> tuple[dict, dict, dict] | None:
     """(encoder cfg, encoder state, head state) of our finetune checkpoint or export; None for other files."""
     if path.is_dir() and (path / "config.json").is_file():
-        import json
-
         meta = json.loads((path / "config.json").read_text())
         if meta.get("format") != EXPORT_FORMAT:
             return None
@@ -130,11 +128,8 @@ def load_start_encoder(checkpoint: str | os.PathLike, *, arch: str | None, num_c
         raise ConfigError(f"{checkpoint} has a {head_classes(head_state)}-class head but --num-classes is "
                           f"{num_classes}; pass --num-classes {head_classes(head_state)} or start from the encoder "
                           "alone (an export or pretraining checkpoint)")
+    check_head_kind(head_state, head, checkpoint)
     return encoder.train(), head_state
-
-
-def encoder_meta(encoder: VideoEncoder) -> dict:
-    return asdict(encoder.cfg)
 
 
 def check_head_kind(head_state: dict | None, kind: str, source: Any) -> None:
