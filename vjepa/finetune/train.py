@@ -69,6 +69,10 @@ def step_keys(cfg: FinetuneConfig, n: int, start: int, end: int) -> list[list[tu
     return out
 
 
+def _as_list(items: list[dict]) -> list[dict]:  # a module-level function: picklable for spawned workers
+    return items
+
+
 def _collate(items: list[dict]) -> dict:
     return {"video": torch.stack([it["video"] for it in items]),
             "label": torch.tensor([it["label"] for it in items], dtype=torch.long)}
@@ -106,7 +110,7 @@ def evaluate(model: FinetuneModel, data: FinetuneData, cfg: FinetuneConfig, devi
     """Multi-view test protocol: (num_val, C) view-averaged softmax, (num_val,) labels."""
     model.eval()
     loader = DataLoader(data.val, batch_size=cfg.batch_size, shuffle=False, num_workers=cfg.workers,
-                        collate_fn=lambda items: items)
+                        collate_fn=_as_list)
     probs, labels = [], []
     for items in loader:
         segments, views = len(items[0]["clips"]), len(items[0]["clips"][0])
