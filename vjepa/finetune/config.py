@@ -87,7 +87,8 @@ def check(cfg: FinetuneConfig) -> None:
         need(getattr(cfg, key) >= 1, f"{key} = {getattr(cfg, key)}: must be >= 1")
     need(0 < cfg.lr < math.inf and cfg.start_lr >= 0 and cfg.final_lr >= 0,
          f"need lr > 0 (got {cfg.lr}), start_lr >= 0 and final_lr >= 0")
-    need(0 <= cfg.warmup_epochs <= cfg.epochs, f"warmup_epochs = {cfg.warmup_epochs}: must be in [0, epochs]")
+    need(0 <= cfg.warmup_epochs <= cfg.epochs, f"warmup_epochs = {cfg.warmup_epochs}: must be in [0, epochs = {cfg.epochs}]; "
+         "set e.g. --set warmup_epochs=1")
     need(0 < cfg.layer_decay <= 1, f"layer_decay = {cfg.layer_decay}: must be in (0, 1] (1 = off)")
     need(0 <= cfg.drop_path < 1, f"drop_path = {cfg.drop_path}: must be in [0, 1)")
     need(0 <= cfg.label_smoothing < 1, f"label_smoothing = {cfg.label_smoothing}: must be in [0, 1)")
