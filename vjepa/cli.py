@@ -1,4 +1,4 @@
-"""Command line: ``vjepa pretrain | demo | experiment | data | eval | extract | visualize | bench | launch | convert |
+"""Command line: ``vjepa pretrain | demo | experiment | data | eval | finetune | extract | visualize | bench | launch | convert |
 models``. Dispatch and argument parsing only."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from vjepa.data.frame_cache import add_cache_parser
 from vjepa.errors import VjepaError
 from vjepa.eval.cli import add_eval_parser
 from vjepa.experiment.cli import add_experiment_parser
+from vjepa.finetune.cli import add_finetune_parser
 from vjepa.extract import add_extract_parser
 from vjepa.launch import add_launch_parser
 from vjepa.visualize import add_visualize_parser
@@ -26,6 +27,8 @@ def _cmd_pretrain(args: argparse.Namespace) -> int:
     from vjepa.train.loop import pretrain
 
     overrides = list(args.set)
+    if args.init:
+        overrides.append(f"run.init={json.dumps(args.init)}")
     if args.data:  # real videos instead of the embedded dataset
         overrides += ["data.dataset=videos", f"data.paths={json.dumps(args.data)}"]
     if args.data_weights:
@@ -132,6 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="pretrain on videos: a CSV list ('path label' lines) or a folder; repeat to mix datasets")
     p.add_argument("--data-weights", metavar="W1,W2,...",
                    help="sampling weight of each --data entry (with replacement); default: natural proportions")
+    p.add_argument("--init", metavar="CKPT", help="continued pretraining / cooldown: start from this checkpoint's "
+                   "encoder, predictor and target encoder (ours or official) with a fresh optimizer and schedule")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_pretrain)
 
@@ -144,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_cache_parser(add_check_parser(sub))  # vjepa data check, vjepa data cache
     add_eval_parser(sub)
+    add_finetune_parser(sub)
     add_experiment_parser(sub)
     add_extract_parser(sub)
     add_visualize_parser(sub)

@@ -125,3 +125,26 @@ def test_no_warmup_starts_with_the_peak_and_short_schedules_do_not_divide_by_zer
     tiny = load_config("cpu_tiny").optim
     values = [schedule_values(k, tiny) for k in range(1, total_steps(tiny) + 1)]
     assert all(math.isfinite(v.lr) and math.isfinite(v.weight_decay) and 0 <= v.momentum <= 1 for v in values)
+
+
+def test_constant_then_linear_schedule():
+    from vjepa.train.schedules import constant_then_linear
+
+    kw = dict(start_lr=0.0, lr=1.0, final_lr=0.1, warmup_steps=10, constant_steps=20, schedule_steps=130)
+    assert constant_then_linear(5, **kw) == pytest.approx(0.5)  # warmup
+    assert constant_then_linear(10, **kw) == constant_then_linear(29, **kw) == 1.0  # constant
+    assert constant_then_linear(80, **kw) == pytest.approx(1.0 + 0.5 * (0.1 - 1.0))  # half-way down
+    assert constant_then_linear(130, **kw) == constant_then_linear(200, **kw) == pytest.approx(0.1)
+    cool = dict(kw, warmup_steps=0, constant_steps=0, schedule_steps=100)
+    assert constant_then_linear(1, **cool) == pytest.approx(1.0 - 0.9 / 100)  # a cooldown decays from step 1
+
+
+def test_cooldown_preset_schedules():
+    from vjepa.config import load_config
+    from vjepa.train.schedules import schedule_values
+
+    o = load_config("cooldown_vitl16").optim
+    first, last = schedule_values(1, o), schedule_values(12_000, o)
+    assert first.lr < o.lr and last.lr == pytest.approx(o.final_lr)
+    assert first.momentum == last.momentum == 0.99925 and first.weight_decay == last.weight_decay == 0.04
+    assert load_config("cooldown_vitl16").data.num_frames == 64

@@ -316,6 +316,10 @@ def validate(cfg: PretrainConfig, world_size: int = 1, known_archs: Collection[s
     _need(0 < o.lr < math.inf, f"optim.lr = {o.lr}: must be > 0")
     _need(0 <= o.warmup_epochs <= o.epochs,
           f"optim.warmup_epochs = {o.warmup_epochs}: must be in [0, optim.epochs = {o.epochs}]")
+    choice("optim.lr_schedule", o.lr_schedule, ("warmup_cosine", "constant_then_linear"))
+    _need(0 <= o.constant_epochs and o.warmup_epochs + o.constant_epochs <= o.epochs * o.schedule_horizon,
+          f"optim.constant_epochs = {o.constant_epochs}: need >= 0 and warmup_epochs + constant_epochs <= "
+          "epochs x schedule_horizon (the decay must fit in the schedule)")
     _need(1 <= o.schedule_horizon < math.inf, f"optim.schedule_horizon = {o.schedule_horizon}: must be >= 1 "
           "(the schedules must not end before training does; official 1.25)")
     _need(0 <= o.ema[0] <= o.ema[1] <= 1, f"optim.ema = {list(o.ema)}: need [start, end] with 0 <= start <= end <= 1")
@@ -337,6 +341,8 @@ def validate(cfg: PretrainConfig, world_size: int = 1, known_archs: Collection[s
     _need(0 < r.dist_timeout_s < math.inf, f"run.dist_timeout_s = {r.dist_timeout_s}: must be > 0 seconds")
     choice("run.dtype", r.dtype, ("auto", "float32", "bfloat16"))
     choice("objective", cfg.objective, ("vjepa", "pixel"))
+    _need(r.init is None or cfg.objective == "vjepa", "run.init (--init) needs objective 'vjepa': it loads an "
+          "encoder, predictor and target encoder; unset one of them")
     p = cfg.pixel
     _need(0 < p.mask_ratio < 1, f"pixel.mask_ratio = {p.mask_ratio}: must be in (0, 1) (VideoMAE: 0.9)")
     spatial = (d.crop_size // m.patch_size) ** 2

@@ -100,6 +100,12 @@ class OptimConfig:
     """Length of the lr / wd / EMA schedules as a multiple of the training length (official ``ipe_scale``).
     With 1.25 training stops at 80% of every schedule, as the official recipe does."""
     warmup_epochs: float = 40
+    lr_schedule: str = "warmup_cosine"
+    """``warmup_cosine`` (V-JEPA 1, official) or ``constant_then_linear`` (V-JEPA 2: linear warmup, constant for
+    ``constant_epochs``, then a linear decay to ``final_lr`` at the end of the schedule; a cooldown is warmup 0,
+    constant 0: pure linear decay)."""
+    constant_epochs: float = 0
+    """``constant_then_linear`` only: epochs at the peak lr after the warmup, before the linear decay."""
     start_lr: float = 0.0002
     lr: float = 0.000625
     final_lr: float = 1.0e-6
@@ -185,6 +191,10 @@ class RunConfig:
     """Recompute every encoder and predictor block's activations in the backward pass instead of storing them:
     activation memory drops to about one block's (ViT-H and ViT-g at the official batch fit an 80 GB GPU,
     docs/scaling.md) for about a third more compute. Gradients are the same."""
+    init: str | None = None
+    """Continued pretraining / cooldown (``vjepa pretrain --init``): start from this checkpoint's encoder, predictor
+    and target encoder (our training checkpoint or export, or an official .pth.tar of size ``model.*``) with a fresh
+    optimizer and schedule; mask tokens are remapped to ``masks.blocks`` (vjepa/train/init.py). null = random init."""
     dist_timeout_s: float = 600.0
     """Multi-process runs: seconds a rank waits at the rendezvous or in a collective before it fails with an error,
     so a rank that dies or stalls never leaves the others hanging (docs/scaling.md)."""

@@ -84,7 +84,10 @@ class Mlp(nn.Module):
 
 
 class Block(nn.Module):
-    """Pre-norm transformer block: x + Attn(LN(x)), then x + MLP(LN(x)). No drop-path, no layer-scale."""
+    """Pre-norm transformer block: x + Attn(LN(x)), then x + MLP(LN(x)). No layer-scale.
+
+    ``drop_path`` (stochastic depth, set by fine-tuning; 0 in pretraining, as official) drops each residual branch
+    per sample with that probability in training mode, scaling the kept ones by 1 / (1 − p)."""
 
     def __init__(
         self,
@@ -100,10 +103,20 @@ class Block(nn.Module):
         self.attn = Attention(dim, num_heads, qkv_bias, attn_impl)
         self.norm2 = nn.LayerNorm(dim, eps=norm_eps)
         self.mlp = Mlp(dim, int(dim * mlp_ratio))
+        self.drop_path = 0.0  # a plain float, not in the state dict
 
     def forward(self, x: torch.Tensor, rope: Rope | None = None) -> torch.Tensor:
+        if self.drop_path > 0 and self.training:
+            x = x + stochastic_depth(self.attn(self.norm1(x), rope), self.drop_path)
+            return x + stochastic_depth(self.mlp(self.norm2(x)), self.drop_path)
         x = x + self.attn(self.norm1(x), rope)
         return x + self.mlp(self.norm2(x))
+
+
+def stochastic_depth(x: torch.Tensor, p: float) -> torch.Tensor:
+    """Stochastic depth: zero each sample's (B, ...) branch with probability p, scale the rest by 1 / (1 − p)."""
+    keep = torch.empty((x.shape[0],) + (1,) * (x.dim() - 1), device=x.device).bernoulli_(1.0 - p)
+    return x * keep.div_(1.0 - p).to(x.dtype)
 
 
 def run_block(block: nn.Module, x: torch.Tensor, checkpointed: bool = False, rope: Rope | None = None

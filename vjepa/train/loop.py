@@ -22,6 +22,7 @@ from vjepa.train.data import build_dataset, build_loader
 from vjepa.train.distributed import (DistInfo, backend_name, collective_error, device_for, dist_from_env,
                                      is_collective_failure, process_group, wrap_ddp)
 from vjepa.train.health import feature_health
+from vjepa.train.init import init_from_checkpoint
 from vjepa.train.metrics_log import MetricsLog, plot_loss_curve
 from vjepa.train.optim import build_optimizer
 from vjepa.train.pixel_step import pixel_step
@@ -44,7 +45,7 @@ def _check_resumable(ckpt: dict, cfg: PretrainConfig, path: Path) -> None:
         raise CheckpointError(f"{path} was written with another objective or 'pixel' config; resume with the same "
                               "config or use another --out folder")
     # The data position is step x global batch, and the data order follows the seed: both must stay.
-    for section, key in (("optim", "batch_size"), ("run", "seed")):
+    for section, key in (("optim", "batch_size"), ("run", "seed"), ("run", "init")):
         old, new = ckpt["config"].get(section, {}).get(key), current[section][key]
         if old != new:
             raise CheckpointError(f"{path} was written with {section}.{key}={old}, not {new}; resume with the same "
@@ -109,6 +110,9 @@ def _train(cfg: PretrainConfig, out: Path, dataset, device: torch.device, info: 
             validate(cfg, world_size=world_size)
         log.info("resuming from %s at step %d (written by %s process(es))", latest, state.step,
                  ckpt.get("extra", {}).get("layout", {}).get("world_size", "?"))
+    elif cfg.run.init is not None:  # weights only: the optimizer, step and schedules start afresh
+        init_from_checkpoint(cfg.run.init, encoder, predictor, target)
+        log.info("initialised encoder, predictor and target encoder from %s (fresh optimizer, step 0)", cfg.run.init)
     if cfg.run.compile:
         compile_in_place(state.online, target)
     state.online = wrap_ddp(state.online, device)

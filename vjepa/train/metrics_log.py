@@ -54,7 +54,8 @@ def read_metrics(path: str | Path) -> list[dict]:
 
 
 _LOSS_NAMES = {"vjepa": ("V-JEPA pretraining", "loss (L1 to the target features)"),
-               "pixel": ("pixel-reconstruction pretraining", "loss (MSE on normalised pixels)")}
+               "pixel": ("pixel-reconstruction pretraining", "loss (MSE on normalised pixels)"),
+               "finetune": ("fine-tuning", "loss (soft-target cross-entropy)")}
 
 
 def plot_loss_curve(metrics_path: str | Path, png_path: str | Path, objective: str = "vjepa") -> Path | None:

@@ -37,6 +37,23 @@ def learning_rate(k: int, *, start_lr: float, lr: float, final_lr: float, warmup
     return max(final_lr, final_lr + (lr - final_lr) * 0.5 * (1.0 + math.cos(math.pi * progress)))
 
 
+def constant_then_linear(k: int, *, start_lr: float, lr: float, final_lr: float, warmup_steps: int,
+                         constant_steps: int, schedule_steps: int) -> float:
+    """V-JEPA 2's warmup-constant-decay: linear from ``start_lr`` to ``lr`` over ``warmup_steps``, ``lr`` for
+    ``constant_steps``, then linear from ``lr`` to ``final_lr`` reached at ``schedule_steps`` (and kept after).
+
+    Args:
+        k: 1-based iteration.
+    """
+    if k < warmup_steps:
+        return start_lr + float(k) / float(max(1, warmup_steps)) * (lr - start_lr)
+    decay_start = warmup_steps + constant_steps
+    if k < decay_start:
+        return lr
+    progress = min(1.0, float(k - decay_start) / float(max(1, schedule_steps - decay_start)))
+    return lr + progress * (final_lr - lr)
+
+
 def weight_decay(k: int, *, weight_decay: float, final_weight_decay: float, schedule_steps: int) -> float:
     """Official ``CosineWDSchedule``: cosine from ``weight_decay`` (k = 0) to ``final_weight_decay`` (k = T), clamped
     towards the final value (so it never overshoots it, whether the schedule rises or falls).
@@ -83,9 +100,16 @@ class ScheduleValues:
 def schedule_values(k: int, optim: OptimConfig) -> ScheduleValues:
     """lr, weight decay and EMA momentum of 1-based iteration ``k`` for the optimisation config ``optim``."""
     steps = schedule_steps(optim)
+    if optim.lr_schedule == "constant_then_linear":
+        lr = constant_then_linear(k, start_lr=optim.start_lr, lr=optim.lr, final_lr=optim.final_lr,
+                                  warmup_steps=warmup_steps(optim),
+                                  constant_steps=int(optim.constant_epochs * optim.steps_per_epoch),
+                                  schedule_steps=steps)
+    else:
+        lr = learning_rate(k, start_lr=optim.start_lr, lr=optim.lr, final_lr=optim.final_lr,
+                           warmup_steps=warmup_steps(optim), schedule_steps=steps)
     return ScheduleValues(
-        lr=learning_rate(k, start_lr=optim.start_lr, lr=optim.lr, final_lr=optim.final_lr,
-                         warmup_steps=warmup_steps(optim), schedule_steps=steps),
+        lr=lr,
         weight_decay=weight_decay(k, weight_decay=optim.weight_decay, final_weight_decay=optim.final_weight_decay,
                                   schedule_steps=steps),
         momentum=ema_momentum(k, ema=optim.ema, epochs=optim.epochs, steps_per_epoch=optim.steps_per_epoch,
