@@ -4,7 +4,7 @@ A control for the motion investigation (docs/experiment.md): the demo encoder (f
 plus an attentive head is trained with labels on *fresh* clips every step (item indices never repeat, so there is
 no over-fitting to a small training set), then scored on held-out clips (256 by default). ``--label direction`` (the initial
 direction quadrant, readable from one tubelet) is the positive control; ``--label turn`` is the demo's relational
-motion label. Recipe: AdamW (lr 5e-4, weight decay 0.05), 50 warmup steps then cosine, clipping at 1.0, bf16
+motion label. Recipe: AdamW (peak lr ``--lr``, 5e-4 by default; weight decay 0.05), 50 warmup steps then cosine, clipping at 1.0, bf16
 autocast, batch 32.
 
     python benchmarks/motion_supervised.py --label turn [--steps 600] [--checkpoint none]
@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint", default="none", help="'none' (from scratch) or a checkpoint to start from")
     parser.add_argument("--eval-every", type=int, default=100)
     parser.add_argument("--val", type=int, default=256, help="held-out clips")
+    parser.add_argument("--lr", type=float, default=LR, help="peak learning rate")
     args = parser.parse_args(argv)
     try:  # 'none': the cpu_demo architecture, seeded
         encoder = load_frozen_encoder(args.checkpoint, arch="custom", embed_dim=192, depth=6, num_heads=3,
@@ -44,12 +45,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     model = FinetuneModel(encoder, build_head("attentive", encoder, LABELS[args.label]), drop_path=0.0).train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=0.05)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.05)
     val_clips, val_labels = render(range(VAL_OFFSET, VAL_OFFSET + args.val), 64)
     val_x, val_y = torch.stack(val_clips), val_labels[args.label]
     start, running = time.perf_counter(), None
     for k in range(args.steps):
-        lr = LR * min(1.0, (k + 1) / WARMUP) * 0.5 * (1.0 + math.cos(math.pi * k / args.steps))
+        lr = args.lr * min(1.0, (k + 1) / WARMUP) * 0.5 * (1.0 + math.cos(math.pi * k / args.steps))
         for group in optimizer.param_groups:
             group["lr"] = lr
         clips, labels = render(range(k * BATCH, (k + 1) * BATCH), 64)  # fresh items every step
