@@ -26,11 +26,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vjepa.data.bench_video import make_video
 from vjepa.data.decode import decode_frames
 from vjepa.data.index import IndexEntry
 from vjepa.data.transforms import TrainVideoTransform
 from vjepa.data.video_dataset import VideoDataset
+from vjepa.tools.bench_video import make_video
 
 
 def time_items(dataset: VideoDataset, clips: int, warmup: int = 3) -> list[float]:

@@ -24,9 +24,9 @@ import time
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from vjepa.core.errors import VjepaError
 from vjepa.data.synthetic import render_clip
 from vjepa.data.transforms import EvalVideoTransform
-from vjepa.errors import VjepaError
 from vjepa.eval.checkpoints import load_frozen_encoder
 from vjepa.eval.features import extract_features
 from vjepa.eval.probe_train import ProbeRecipe, train_attentive_probe

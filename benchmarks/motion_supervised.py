@@ -19,9 +19,9 @@ import time
 
 import torch
 import torch.nn.functional as F
-
 from motion_diagnostics import LABELS, render  # the sibling script (benchmarks/ is on sys.path)
-from vjepa.errors import VjepaError
+
+from vjepa.core.errors import VjepaError
 from vjepa.eval.checkpoints import load_frozen_encoder
 from vjepa.eval.synthetic_probe import VAL_OFFSET
 from vjepa.finetune.model import FinetuneModel, build_head

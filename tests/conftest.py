@@ -1,7 +1,7 @@
 import sys
 from pathlib import Path
 
-# Make tests/official_fixture.py importable from every test folder.
+# Make tests/support (helpers shared by the tests) importable from every test folder.
 sys.path.insert(0, str(Path(__file__).parent))
 
 
@@ -38,8 +38,8 @@ def tiny_export(tmp_path_factory) -> str:
 
     import torch
 
-    from vjepa.models.io import save_modules
     from vjepa.models.registry import create_encoder
+    from vjepa.weights.io import save_modules
 
     torch.manual_seed(0)
     enc = create_encoder("custom", embed_dim=48, depth=2, num_heads=2, patch_size=8, num_frames=8, img_size=32)

@@ -8,15 +8,15 @@ from dataclasses import asdict
 
 import pytest
 import torch
+from support.official_fixture import official_fixture
 
 import vjepa
-from official_fixture import official_fixture
 from vjepa.api import VJEPAModel, estimate_memory
-from vjepa.embed import preprocess, sample_indices, window_starts
-from vjepa.errors import CheckpointError, ConfigError
-from vjepa.models.hf import export_hf
-from vjepa.models.io import save_modules
+from vjepa.core.errors import CheckpointError, ConfigError
 from vjepa.models.registry import create_encoder, create_predictor
+from vjepa.tools.embed import preprocess, sample_indices, window_starts
+from vjepa.weights.hf import export_hf
+from vjepa.weights.io import save_modules
 
 
 def tiny_encoder(**kw) -> torch.nn.Module:
@@ -55,7 +55,7 @@ def test_fps_resampling_indices():
 def test_windowed_embedding_equals_windows_one_by_one(model, long_video, pool, layers):
     """23 frames, window 8, stride 4: windows at 0, 4, 8, 12 and 15 (tail), batched 3 at a time, against each window
     preprocessed and encoded on its own."""
-    emb = model.embed(long_video, window=8, stride=4, pool=pool, layers=layers, batch_size=3)
+    emb = model.embed(long_video, window=8, stride=4, pool=pool, layers=layers, batch_size=3, dtype="float32")
     starts = [0, 4, 8, 12, 15]
     assert emb.frames.tolist() == [[s, s + 7] for s in starts]
     worst = 0.0
@@ -90,7 +90,7 @@ def test_full_resize_gives_non_square_grid(model, long_video):
 
 def test_float_input_is_model_input(model):
     clip = torch.randn(3, 8, 32, 32)
-    emb = model.embed(clip, window=8)
+    emb = model.embed(clip, window=8, dtype="float32")
     with torch.no_grad():
         torch.testing.assert_close(emb.features[0], model.encoder(clip[None]).mean(dim=1)[0])
 
@@ -113,7 +113,7 @@ def test_bad_arguments_are_one_line(model, long_video, tmp_path):
         with pytest.raises(ConfigError, match=match):
             model.embed(long_video, **kwargs)
     (tmp_path / "bad.mp4").write_text("not a video")
-    with pytest.raises(vjepa.errors.DataError, match="bad.mp4"):
+    with pytest.raises(vjepa.core.errors.DataError, match="bad.mp4"):
         model.embed(tmp_path / "bad.mp4")
 
 
@@ -129,7 +129,7 @@ def test_memory_estimate_formula(model):
 
 def test_load_export_with_predictor_and_probe(tmp_path):
     """An export that `vjepa convert official --probe` writes: encoder, predictor and probe come back."""
-    from vjepa.models.convert import load_official_pretrain, load_official_probe
+    from vjepa.weights.official import load_official_pretrain, load_official_probe
 
     ref = official_fixture()
     kw = ref.encoder_kwargs()
@@ -143,7 +143,7 @@ def test_load_export_with_predictor_and_probe(tmp_path):
     assert model.config["format"] == "vjepa-export" and model.predictor is not None and model.probe is not None
     assert not model.training and not any(p.requires_grad for p in model.parameters())
     clip = torch.randint(0, 256, (8, 64, 64, 3), dtype=torch.uint8)
-    emb = model.embed(clip, pool="attentive")
+    emb = model.embed(clip, pool="attentive", dtype="float32")
     x = preprocess(clip, 64, "crop", 16)[None]
     with torch.no_grad():
         expected = probe.pooler(loaded.target_encoder.eval()(x))[:, 0]
@@ -194,7 +194,7 @@ def test_load_with_a_vjepa_eval_probe_folder(tmp_path):
     clip = torch.randn(3, 4, 32, 32)
     with torch.no_grad():
         expected = probe.pooler(enc(clip[None]))[:, 0]
-    torch.testing.assert_close(model.embed(clip, pool="attentive").features, expected)
+    torch.testing.assert_close(model.embed(clip, pool="attentive", dtype="float32").features, expected)
     with pytest.raises(ConfigError, match="wide"):
         bad = AttentiveClassifier(ProbeConfig(embed_dim=24, num_heads=2, num_classes=3))
         save_modules(tmp_path / "bad", {"probe": bad}, {"probe": asdict(bad.cfg)})

@@ -1,5 +1,5 @@
 import sys
 
-from vjepa.cli import main
+from vjepa.cli.main import main
 
 sys.exit(main())

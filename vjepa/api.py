@@ -21,12 +21,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from vjepa.embed import Embedding, embed, resolve_dtype
-from vjepa.errors import CheckpointError, ConfigError
+from vjepa.core.errors import CheckpointError, ConfigError
+from vjepa.core.runtime import resolve_dtype
 from vjepa.models.encoder import VideoEncoder
-from vjepa.models.io import load_state_strict, load_tensors
 from vjepa.models.predictor import Predictor, PredictorConfig
 from vjepa.models.probe import AttentiveClassifier, ProbeConfig
+from vjepa.tools.embed import Embedding, embed
+from vjepa.weights.io import load_state_strict, load_tensors
 
 
 class VJEPAModel(nn.Module):
@@ -52,7 +53,7 @@ class VJEPAModel(nn.Module):
         return self.encoder(video)
 
     def embed(self, video: str | os.PathLike | torch.Tensor, **kwargs: Any) -> Embedding:
-        """Embed a video file, an image, frames or clips; keyword arguments as :func:`vjepa.embed.embed`."""
+        """Embed a video file, an image, frames or clips; keyword arguments as :func:`vjepa.tools.embed.embed`."""
         return embed(self.encoder, video, probe=self.probe, **kwargs)
 
     def estimate_memory(self, batch_size: int = 4, frames: int | None = None, size: int | None = None,
@@ -105,7 +106,7 @@ def _export_extras(folder: Path) -> tuple[Predictor | None, AttentiveClassifier 
 
 def load_probe(path: str | os.PathLike, num_heads: int) -> AttentiveClassifier:
     """An attentive probe: a ``vjepa eval`` ``probe/`` folder or an official probe ``.pth.tar``."""
-    from vjepa.models.convert import load_official_probe
+    from vjepa.weights.official import load_official_probe
 
     path = Path(path)
     if path.is_dir():
@@ -134,9 +135,9 @@ def load(path: str | os.PathLike, *, arch: str | None = None, key: str = "target
         CheckpointError: unreadable files, unknown formats, weights that do not fit.
     """
     from vjepa.eval.checkpoints import _peek, load_frozen_encoder
-    from vjepa.models.convert import load_official_pretrain
-    from vjepa.models.hf import is_hf_folder, load_hf
-    from vjepa.train.checkpoint import FORMAT as TRAIN_FORMAT
+    from vjepa.pretrain.checkpoint import FORMAT as TRAIN_FORMAT
+    from vjepa.weights.hf import is_hf_folder, load_hf
+    from vjepa.weights.official import load_official_pretrain
 
     path = Path(path)
     if path.name == "model.safetensors":

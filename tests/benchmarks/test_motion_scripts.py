@@ -49,7 +49,7 @@ def test_diagnostics_on_an_export(scripts, capsys, tmp_path):
     from dataclasses import asdict
 
     from vjepa.models.encoder import EncoderConfig, VideoEncoder
-    from vjepa.models.io import save_modules
+    from vjepa.weights.io import save_modules
 
     encoder = VideoEncoder(EncoderConfig(img_size=32, num_frames=16, embed_dim=24, depth=1, num_heads=2))
     save_modules(tmp_path / "export", {"encoder": encoder}, {"format": "vjepa-export/1",

@@ -23,7 +23,7 @@ from vjepa.config import (
     validate,
     warmup_steps,
 )
-from vjepa.errors import ConfigError
+from vjepa.core.errors import ConfigError
 from vjepa.models.registry import ARCHS
 
 PRESET_DIR = Path(vjepa.__file__).parent / "configs"

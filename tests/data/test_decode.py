@@ -7,9 +7,8 @@ import pytest
 import torch
 
 import vjepa.data.decode as decode
-from vjepa.data.decode import (BACKENDS, BackendUnavailable, TruncatedVideo, decode_frames, load_image,
-                               probe_video)
-from vjepa.errors import DataError
+from vjepa.core.errors import DataError
+from vjepa.data.decode import BACKENDS, BackendUnavailable, TruncatedVideo, decode_frames, load_image, probe_video
 
 NUM_FRAMES = 30  # frames of every generated codec file (conftest.NUM_FRAMES)
 

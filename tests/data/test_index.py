@@ -5,8 +5,8 @@ from collections import Counter
 
 import pytest
 
+from vjepa.core.errors import DataError
 from vjepa.data.index import IndexEntry, MixedIndex, class_names, read_index
-from vjepa.errors import DataError
 
 
 def _touch(path):

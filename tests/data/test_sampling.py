@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
+from vjepa.core.errors import ConfigError
 from vjepa.data.sampling import ShortVideo, clip_indices, eval_segment_indices, frame_step_for_duration
-from vjepa.errors import ConfigError
 
 # linspace(0, 63, 15) = 0, 4.5, 9, ..., 63 floored, 63 clipped to 62, padded with 62 (spec: 0,4,9,13,…,58,62,62).
 OVERLAP_EXAMPLE = [0, 4, 9, 13, 18, 22, 27, 31, 36, 40, 45, 49, 54, 58, 62, 62]

@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch.utils.data import default_collate
 
-from vjepa.data.synthetic import (MOTION_HFLIP, MOTIONS, SyntheticVideos, class_look, clip_labels, render_clip)
-from vjepa.errors import ConfigError
+from vjepa.core.errors import ConfigError
+from vjepa.data.synthetic import MOTION_HFLIP, MOTIONS, SyntheticVideos, class_look, clip_labels, render_clip
 
 N = 200  # items rendered for the statistical checks (about half a second)
 SIZE = 64

@@ -5,9 +5,14 @@ import math
 import pytest
 import torch
 
-from vjepa.data.transforms import (IMAGENET_MEAN, IMAGENET_STD, EvalVideoTransform, TrainVideoTransform,
-                                   random_resized_crop_params)
-from vjepa.errors import DataError
+from vjepa.core.errors import DataError
+from vjepa.data.transforms import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    EvalVideoTransform,
+    TrainVideoTransform,
+    random_resized_crop_params,
+)
 
 MEAN = torch.tensor(IMAGENET_MEAN).view(3, 1, 1, 1)
 STD = torch.tensor(IMAGENET_STD).view(3, 1, 1, 1)

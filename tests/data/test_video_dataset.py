@@ -3,14 +3,14 @@
 import numpy as np
 import pytest
 import torch
+from support.sharded_sampler import ShardedSampler
 from torch.utils.data import DataLoader
 
+from vjepa.core.errors import ConfigError, DataError
 from vjepa.data.index import IndexEntry
-from vjepa.data.sampler import ShardedSampler
 from vjepa.data.sampling import clip_indices
 from vjepa.data.transforms import EvalVideoTransform, TrainVideoTransform
 from vjepa.data.video_dataset import VideoDataset, collate_items, item_generator
-from vjepa.errors import ConfigError, DataError
 
 
 def _entries(media, *names, label=0):

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 import torch
+from support.eval_data import make_dataset  # the synthetic videos / images / export of the eval tests
+from support.official_fixture import DEFAULT as OFFICIAL
 
-from official_fixture import DEFAULT as OFFICIAL
-from test_eval_run import make_dataset  # the synthetic videos / images / export of the run tests
+from vjepa.cli.eval import add_eval_parser, settings_from_args
 from vjepa.config import PretrainConfig, to_dict
-from vjepa.errors import CheckpointError, ConfigError, VjepaError
+from vjepa.core.errors import CheckpointError, ConfigError, VjepaError
 from vjepa.eval.checkpoints import load_frozen_encoder
-from vjepa.eval.cli import add_eval_parser, settings_from_args
 from vjepa.models.registry import create_encoder
-from vjepa.train.checkpoint import FORMAT
+from vjepa.pretrain.checkpoint import FORMAT
 
 OFFICIAL_CKPT = OFFICIAL / "checkpoint.pth.tar"
 CLIPS = ["--frames-per-clip", "8", "--frame-step", "1", "--crop-size", "32", "--device", "cpu", "--dtype", "float32",
@@ -36,7 +36,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 
 def main(argv: list[str]) -> int:
-    """What vjepa.cli.main does with the parsed command: one-line user errors, exit status 2."""
+    """What vjepa.cli.main.main does with the parsed command: one-line user errors, exit status 2."""
     args = parse(argv)
     try:
         return args.func(args)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from vjepa.errors import DataError
-from vjepa.eval.features import (FeatureSet, extract_features, feature_cache_key, image_to_clip,
-                                 load_or_extract)
+from vjepa.core.errors import DataError
+from vjepa.eval.features import FeatureSet, extract_features, feature_cache_key, image_to_clip, load_or_extract
 from vjepa.eval.probe_train import ProbeRecipe, train_attentive_probe
 from vjepa.eval.protocol import encode_segments
 from vjepa.models.encoder import EncoderConfig, VideoEncoder

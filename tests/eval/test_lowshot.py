@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from vjepa.errors import ConfigError, DataError
+from vjepa.core.errors import ConfigError, DataError
 from vjepa.eval.lowshot import lowshot_runs, make_splits, mean_std, read_splits, stratified_subset, write_splits
 
 # Imbalanced classes: 100, 40, 7 and 1 samples, shuffled.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from vjepa.errors import DataError
+from vjepa.core.errors import DataError
 from vjepa.eval.metrics import classification_metrics, confusion_matrix, per_class_accuracy, plot_confusion
 
 

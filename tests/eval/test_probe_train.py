@@ -8,13 +8,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from vjepa.errors import ConfigError, DataError
+from vjepa.core.errors import ConfigError, DataError
 from vjepa.eval.features import FeatureSet, extract_features
 from vjepa.eval.probe_train import ProbeRecipe, predict_probs, probe_hparams, train_attentive_probe
 from vjepa.eval.report import write_eval_outputs
 from vjepa.models.encoder import EncoderConfig, VideoEncoder
-from vjepa.models.io import load_tensors
 from vjepa.models.probe import AttentiveClassifier
+from vjepa.weights.io import load_tensors
 
 
 def _colour_clips(n: int, seed: int) -> list[dict]:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from vjepa.errors import ConfigError
+from vjepa.core.errors import ConfigError
 from vjepa.eval.features import FeatureSet
 from vjepa.eval.quick import holdout_split, knn_probe, knn_probs, linear_probe, pooled
 

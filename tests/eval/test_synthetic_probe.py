@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import vjepa.eval.synthetic_probe as sp
-from vjepa.errors import ConfigError
+from vjepa.core.errors import ConfigError
 from vjepa.eval.probe_train import ProbeRecipe
 from vjepa.models.encoder import EncoderConfig, VideoEncoder
 

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 import torch
 
-import vjepa.train.loop as loop
-from vjepa.cli import main
+import vjepa.pretrain.loop as loop
+from vjepa.cli.main import main
 from vjepa.config import to_dict
-from vjepa.errors import ConfigError
+from vjepa.core.errors import ConfigError
 from vjepa.experiment.config import PRESET, assert_only_objective_differs, load_paper_config, method_configs
 from vjepa.experiment.evaluate import load_point, random_point
 from vjepa.experiment.paper import run_paper
-from vjepa.train.build import build_models
+from vjepa.pretrain.build import build_models
 
 TINY = ["base=cpu_tiny", "eval_every=3", "probe.num_train=16", "probe.num_val=8", "probe.epochs=1",
         "probe.batch_size=8", "lowshot.num_splits=1"]

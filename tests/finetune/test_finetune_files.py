@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
+from support.eval_data import make_dataset  # the videos / images / export of the eval tests
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "eval"))
-from test_eval_run import make_dataset  # noqa: E402 - the videos / images / export of the eval tests
-
-from vjepa.cli import main  # noqa: E402
+from vjepa.cli.main import main  # noqa: E402
 
 RECIPE = ["--num-classes", "2", "--epochs", "1", "--no-progress", "--set", "batch_size=4", "--set",
           "frames_per_clip=8", "--set", "frame_step=1", "--set", "crop_size=32", "--set", "dtype=float32",

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 import torch
 
+from vjepa.core.rng import keyed_generator
 from vjepa.finetune.config import FinetuneConfig
 from vjepa.finetune.lrd import layer_id, lrd_param_groups, set_lr
 from vjepa.finetune.mixup import cutmix_box, mix_batch, soft_targets
 from vjepa.finetune.model import FinetuneModel, MeanPoolHead, build_head
 from vjepa.models.registry import create_encoder
-from vjepa.rng import keyed_generator
 
 
 def tiny_encoder(depth: int = 3):

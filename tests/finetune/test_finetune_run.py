@@ -12,11 +12,11 @@ import torch
 from safetensors.torch import load_file
 
 import vjepa.finetune.train as ft_train
-from vjepa.cli import main
-from vjepa.errors import ConfigError
+from vjepa.cli.main import main
+from vjepa.core.errors import ConfigError
 from vjepa.finetune.model import load_start_encoder
-from vjepa.models.io import save_modules
 from vjepa.models.registry import create_encoder
+from vjepa.weights.io import save_modules
 
 TINY = ["--arch", "custom", "--embed-dim", "32", "--depth", "2", "--num-heads", "2", "--pretrain-frames", "4",
         "--pretrain-img-size", "32"]

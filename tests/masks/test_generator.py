@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from vjepa.errors import ConfigError
+from vjepa.core.errors import ConfigError
 from vjepa.masks import VITL16_MASKS, MaskGenerator, MaskSpec, grid_for
 
-REF = Path(__file__).parent.parent / "data" / "official_vjepa_tiny" / "mask_collator_stats_vitl16_16x224x224.json"
+REF = Path(__file__).parent.parent / "fixtures" / "official_vjepa_tiny" / "mask_collator_stats_vitl16_16x224x224.json"
 GRID = (8, 14, 14)
 N = 8 * 14 * 14
 

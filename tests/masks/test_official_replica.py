@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support.official_replica import OfficialMaskStream
 
 from vjepa.masks import VITL16_MASKS
-from vjepa.masks.official_replica import OfficialMaskStream
 
-STATS = json.loads((Path(__file__).parents[1] / "data/official_vjepa_tiny/mask_collator_stats_vitl16_16x224x224.json")
+STATS = json.loads((Path(__file__).parents[1] / "fixtures/official_vjepa_tiny/mask_collator_stats_vitl16_16x224x224.json")
                    .read_text())
 
 

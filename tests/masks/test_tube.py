@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from vjepa.errors import ConfigError
+from vjepa.core.errors import ConfigError
 from vjepa.masks import MaskCollator
 from vjepa.masks.tube import TubeMaskGenerator, num_masked, tube_masks
 

@@ -7,12 +7,12 @@ import math
 import pytest
 import torch
 
+from vjepa.core.errors import ConfigError
 from vjepa.models.encoder import EncoderConfig, VideoEncoder
 from vjepa.models.layers import attention
 from vjepa.models.pos_embed import interpolate_3d, sincos_1d, sincos_3d
 from vjepa.models.probe import AttentiveClassifier, ProbeConfig
 from vjepa.models.registry import ARCHS, arch_spec, count_parameters, create_encoder, create_predictor
-from vjepa.errors import ConfigError
 
 TINY = EncoderConfig(embed_dim=48, depth=3, num_heads=3, num_frames=4, img_size=32, uniform_power=True)
 

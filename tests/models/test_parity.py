@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import pytest
 import torch
+from support.official_fixture import official_fixture
 
-from official_fixture import official_fixture
 from vjepa.eval.protocol import aggregate_views, multiview_loss, topk_accuracy, view_logits
-from vjepa.models.convert import load_official_pretrain, load_official_probe
-from vjepa.train.loss import gather_targets, jepa_loss, target_features, variance_regularizer
+from vjepa.pretrain.loss import gather_targets, jepa_loss, target_features, variance_regularizer
+from vjepa.weights.official import load_official_pretrain, load_official_probe
 
 ATOL = 1e-6
 

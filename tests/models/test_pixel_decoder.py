@@ -7,7 +7,7 @@ import torch
 from vjepa.config import load_config
 from vjepa.models.encoder import EncoderConfig, VideoEncoder
 from vjepa.models.pixel_decoder import PixelDecoder, pixel_decoder_config
-from vjepa.train.build import build_models
+from vjepa.pretrain.build import build_models
 
 
 def test_videomae_sizes_by_default():

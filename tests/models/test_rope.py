@@ -7,10 +7,10 @@ import math
 import pytest
 import torch
 
-from vjepa.errors import CheckpointError
-from vjepa.models.convert import load_official_pretrain
+from vjepa.core.errors import CheckpointError
 from vjepa.models.registry import arch_spec, create_encoder, create_predictor, encoder_config
 from vjepa.models.rope import apply_rope, axis_channels, rope_tables, token_coords
+from vjepa.weights.official import load_official_pretrain
 
 
 def test_axis_channels_match_the_official_split():

@@ -8,8 +8,15 @@ from vjepa.config.derived import (
     total_steps,
     warmup_steps,
 )
-from vjepa.config.loader import (config_from_dict, list_presets, load_config, load_typed, save_resolved, to_dict,
-                                 validate)
+from vjepa.config.loader import (
+    config_from_dict,
+    list_presets,
+    load_config,
+    load_typed,
+    save_resolved,
+    to_dict,
+    validate,
+)
 from vjepa.config.schema import (
     DataConfig,
     LossConfig,

@@ -7,7 +7,7 @@ the schedules, are exactly the official ones (vitl16: 12 000 warmup steps, 112 5
 from __future__ import annotations
 
 from vjepa.config.schema import OptimConfig
-from vjepa.errors import ConfigError
+from vjepa.core.errors import ConfigError
 
 
 def total_steps(optim: OptimConfig) -> int:

@@ -26,7 +26,7 @@ import yaml
 
 from vjepa.config.derived import grad_accum_steps, micro_batch_size, per_process_batch
 from vjepa.config.schema import PretrainConfig
-from vjepa.errors import ConfigError
+from vjepa.core.errors import ConfigError
 
 PRESET_PACKAGE = "vjepa.configs"
 EXPERIMENT_PREFIX = "experiment_"

@@ -194,7 +194,7 @@ class RunConfig:
     init: str | None = None
     """Continued pretraining / cooldown (``vjepa pretrain --init``): start from this checkpoint's encoder, predictor
     and target encoder (our training checkpoint or export, or an official .pth.tar of size ``model.*``) with a fresh
-    optimizer and schedule; mask tokens are remapped to ``masks.blocks`` (vjepa/train/init.py). null = random init."""
+    optimizer and schedule; mask tokens are remapped to ``masks.blocks`` (vjepa/pretrain/init.py). null = random init."""
     dist_timeout_s: float = 600.0
     """Multi-process runs: seconds a rank waits at the rendezvous or in a collective before it fails with an error,
     so a rank that dies or stalls never leaves the others hanging (docs/scaling.md)."""

@@ -20,9 +20,9 @@ from typing import TextIO
 
 from tqdm import tqdm
 
+from vjepa.core.errors import DataError
 from vjepa.data.decode import decode_frames, load_image, probe_video
 from vjepa.data.index import is_image, read_index
-from vjepa.errors import DataError
 
 INDEX_SUFFIXES = (".csv", ".txt", ".tsv", ".lst")
 

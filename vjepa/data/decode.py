@@ -25,7 +25,7 @@ import av
 import numpy as np
 import torch
 
-from vjepa.errors import DataError
+from vjepa.core.errors import DataError
 
 END_SLACK = 2
 """Wanted indices at most this many frames past the last decodable one get the last frame (frame counts from

@@ -37,10 +37,10 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from vjepa.core.errors import DataError
+from vjepa.core.io import atomic_write
 from vjepa.data.decode import VideoInfo, decode_frames, probe_video
 from vjepa.data.index import is_image
-from vjepa.errors import DataError
-from vjepa.models.io import atomic_write
 
 FORMAT = "vjepa-frame-cache/1"
 _CHUNK_BYTES = 256 << 20  # decoded frames held at once while building (before down-scaling)

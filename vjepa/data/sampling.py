@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from vjepa.errors import ConfigError, DataError
+from vjepa.core.errors import ConfigError, DataError
 
 SHORT_VIDEO_MODES = ("official", "loop", "skip")
 

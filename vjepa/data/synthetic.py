@@ -40,8 +40,8 @@ import math
 import torch
 from torch.utils.data import Dataset
 
-from vjepa.errors import ConfigError
-from vjepa.rng import keyed_generator
+from vjepa.core.errors import ConfigError
+from vjepa.core.rng import keyed_generator
 
 SHAPES = ("disc", "square", "triangle", "cross", "ring", "diamond")
 TEXTURES = ("horizontal_stripes", "vertical_stripes", "checker", "concentric")

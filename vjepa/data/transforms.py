@@ -12,7 +12,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from vjepa.errors import DataError
+from vjepa.core.errors import DataError
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)

@@ -22,12 +22,12 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from vjepa.core.errors import ConfigError, DataError
+from vjepa.core.rng import keyed_generator
 from vjepa.data.decode import BACKENDS, BackendUnavailable, VideoInfo, decode_frames, load_image, probe_video
 from vjepa.data.frame_cache import FrameCache
 from vjepa.data.index import IndexEntry, MixedIndex, is_image
 from vjepa.data.sampling import SHORT_VIDEO_MODES, ShortVideo, clip_indices, frame_step_for_duration
-from vjepa.errors import ConfigError, DataError
-from vjepa.rng import keyed_generator
 
 _ITEM_TAG = 0x71DE0  # keeps these streams apart from the other (seed, ...)-keyed generators of the project
 _INFO_CACHE_SIZE = 50_000  # video headers kept per process (a few MB)

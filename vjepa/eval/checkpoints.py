@@ -21,13 +21,13 @@ from typing import Any
 import torch
 from safetensors import safe_open
 
-from vjepa.errors import CheckpointError, ConfigError, VjepaError
-from vjepa.models.convert import load_official_encoder
+from vjepa.core.errors import CheckpointError, ConfigError, VjepaError
 from vjepa.models.encoder import VideoEncoder
-from vjepa.models.export import load_exported_encoder
-from vjepa.models.io import load_state_strict, safe_torch_load
 from vjepa.models.registry import create_encoder, encoder_config
-from vjepa.train.checkpoint import FORMAT as TRAIN_FORMAT
+from vjepa.pretrain.checkpoint import FORMAT as TRAIN_FORMAT
+from vjepa.weights.export import load_exported_encoder
+from vjepa.weights.io import load_state_strict, safe_torch_load
+from vjepa.weights.official import load_official_encoder
 
 log = logging.getLogger("vjepa")
 KEYS = ("target_encoder", "encoder")
@@ -71,7 +71,7 @@ def _from_training(path: Path, ckpt: dict, key: str, arch: str | None) -> VideoE
     if arch is not None and arch != m.arch:
         raise ConfigError(f"--arch {arch} disagrees with {path}, a training checkpoint of model.arch {m.arch}; "
                           "drop --arch (training checkpoints store their architecture)")
-    enc_cfg = encoder_config(  # the same arguments as vjepa.train.build.build_models
+    enc_cfg = encoder_config(  # the same arguments as vjepa.pretrain.build.build_models
         m.arch, num_frames=d.num_frames, img_size=d.crop_size, tubelet_size=m.tubelet_size,
         uniform_power=m.uniform_power, attention=m.attention, embed_dim=m.embed_dim, depth=m.depth,
         num_heads=m.num_heads, mlp_ratio=m.mlp_ratio, patch_size=m.patch_size)

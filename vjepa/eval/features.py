@@ -41,10 +41,10 @@ from safetensors.torch import save_file
 from torch import nn
 from tqdm.auto import tqdm
 
-from vjepa.errors import DataError
+from vjepa.core.errors import DataError
+from vjepa.core.io import atomic_write
+from vjepa.core.runtime import autocast
 from vjepa.eval.protocol import encode_segments
-from vjepa.models.io import atomic_write
-from vjepa.train.step import autocast
 
 FORMAT = "vjepa-features-v1"
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from vjepa.errors import ConfigError, DataError
+from vjepa.core.errors import ConfigError, DataError
 
 FORMAT = "vjepa-lowshot-splits-v1"
 

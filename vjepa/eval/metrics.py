@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from vjepa.errors import DataError
+from vjepa.core.errors import DataError
 from vjepa.eval.protocol import topk_accuracy
 
 

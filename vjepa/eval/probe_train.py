@@ -23,15 +23,15 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from vjepa.errors import ConfigError, DataError
+from vjepa.core.errors import ConfigError, DataError
+from vjepa.core.rng import keyed_generator
+from vjepa.core.runtime import autocast
+from vjepa.core.schedules import learning_rate, weight_decay
 from vjepa.eval.features import FeatureSet
 from vjepa.eval.metrics import classification_metrics
 from vjepa.eval.protocol import aggregate_views, multiview_loss
 from vjepa.models.probe import AttentiveClassifier, ProbeConfig
-from vjepa.rng import keyed_generator
-from vjepa.train.optim import is_decayed, set_hparams
-from vjepa.train.schedules import learning_rate, weight_decay
-from vjepa.train.step import autocast
+from vjepa.pretrain.optim import is_decayed, set_hparams
 
 
 @dataclass(frozen=True)

@@ -28,11 +28,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vjepa.errors import ConfigError
+from vjepa.core.errors import ConfigError
+from vjepa.core.rng import keyed_generator
 from vjepa.eval.features import FeatureSet
 from vjepa.eval.lowshot import stratified_subset
 from vjepa.eval.metrics import classification_metrics
-from vjepa.rng import keyed_generator
 
 
 def pooled(features: FeatureSet, view: int = 0) -> torch.Tensor:

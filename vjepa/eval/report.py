@@ -3,7 +3,7 @@
 Layout of ``out_dir``::
 
     metrics.json          top1, top5, mean_class_acc, num_train, num_val, settings, per-epoch history
-    probe/model.safetensors, probe/config.json    the trained probe (``vjepa.models.io.save_modules``; keys
+    probe/model.safetensors, probe/config.json    the trained probe (``vjepa.weights.io.save_modules``; keys
                           ``probe.<AttentiveClassifier parameter>``), its architecture, recipe and feature meta
     confusion.png         row-normalised confusion matrix of the validation set
 """
@@ -17,9 +17,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from vjepa.core.io import atomic_write
 from vjepa.eval.metrics import confusion_matrix, per_class_accuracy, plot_confusion
 from vjepa.eval.probe_train import ProbeResult
-from vjepa.models.io import atomic_write, save_modules
+from vjepa.weights.io import save_modules
 
 
 def protocol_tag(settings: Mapping[str, Any]) -> str:

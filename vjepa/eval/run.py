@@ -28,19 +28,19 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader
 
+from vjepa.core.errors import ConfigError, DataError
+from vjepa.core.io import atomic_write
+from vjepa.core.runtime import resolve_device, resolve_dtype
+from vjepa.data.frame_cache import FrameCache
 from vjepa.data.index import IndexEntry, class_names, is_image, is_media, read_index
 from vjepa.data.transforms import EvalVideoTransform
-from vjepa.data.frame_cache import FrameCache
 from vjepa.data.video_dataset import VideoDataset, collate_items
-from vjepa.errors import ConfigError, DataError
 from vjepa.eval.features import FeatureSet, extract_features, feature_cache_key, load_or_extract
 from vjepa.eval.lowshot import lowshot_runs
 from vjepa.eval.probe_train import ProbeRecipe, train_attentive_probe
 from vjepa.eval.quick import knn_probe, linear_probe
 from vjepa.eval.report import json_safe, protocol_tag, summary_line, write_eval_outputs
 from vjepa.models.encoder import VideoEncoder
-from vjepa.models.io import atomic_write
-from vjepa.train.build import resolve_device, resolve_dtype
 
 PROTOCOLS = ("attentive", "linear", "knn")
 

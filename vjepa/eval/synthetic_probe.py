@@ -16,9 +16,9 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from vjepa.core.errors import ConfigError
 from vjepa.data.synthetic import MOTIONS, SyntheticVideos, clip_labels
 from vjepa.data.transforms import EvalVideoTransform
-from vjepa.errors import ConfigError
 from vjepa.eval.features import FeatureSet, extract_features
 from vjepa.eval.probe_train import ProbeRecipe, train_attentive_probe
 from vjepa.models.encoder import VideoEncoder

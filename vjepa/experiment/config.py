@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vjepa.config import PretrainConfig, load_config, load_typed, to_dict, validate
-from vjepa.errors import ConfigError
+from vjepa.core.errors import ConfigError
 from vjepa.eval.synthetic_probe import VAL_OFFSET
 from vjepa.models.registry import ARCHS
 

@@ -22,8 +22,8 @@ from vjepa.eval.probe_train import ProbeRecipe, train_attentive_probe
 from vjepa.eval.synthetic_probe import synthetic_task_features
 from vjepa.experiment.config import PaperConfig
 from vjepa.models.encoder import VideoEncoder
-from vjepa.train.build import build_models
-from vjepa.train.checkpoint import checkpoint_dir
+from vjepa.pretrain.build import build_models
+from vjepa.pretrain.checkpoint import checkpoint_dir
 
 RANDOM = "random_init"
 

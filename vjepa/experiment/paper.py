@@ -19,14 +19,15 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from vjepa.config import PretrainConfig, to_dict
-from vjepa.errors import ConfigError
+from vjepa.core.errors import ConfigError
+from vjepa.core.io import atomic_write
+from vjepa.core.runtime import resolve_device, resolve_dtype
 from vjepa.experiment.config import LABELS, STOP_AFTER, PaperConfig, first_difference, method_configs
 from vjepa.experiment.evaluate import RANDOM, EncoderPoint, checkpoint_points, evaluate_point, load_point, random_point
 from vjepa.experiment.report import write_outputs
 from vjepa.experiment.stages import StageLog
-from vjepa.models.io import atomic_write
-from vjepa.train.build import resolve_device, resolve_dtype
-from vjepa.train.loop import pretrain
+from vjepa.pretrain.loop import pretrain
+
 
 def _say(message: str) -> None:
     tqdm.write(f"[experiment] {message}", file=sys.stderr)

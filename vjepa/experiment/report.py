@@ -11,9 +11,9 @@ import math
 from pathlib import Path
 from typing import Any
 
+from vjepa.core.io import atomic_write
 from vjepa.eval.report import json_safe
 from vjepa.experiment.evaluate import RANDOM
-from vjepa.models.io import atomic_write
 
 METHOD_ORDER = ("vjepa", "pixel", RANDOM)
 

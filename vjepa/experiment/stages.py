@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from vjepa.core.io import atomic_write
 from vjepa.eval.report import json_safe
-from vjepa.models.io import atomic_write
 
 
 class StageLog:

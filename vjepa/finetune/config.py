@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from vjepa.errors import ConfigError
+from vjepa.core.errors import ConfigError
 
 HEADS = ("attentive", "linear")
 

@@ -18,11 +18,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from vjepa.errors import CheckpointError, ConfigError
+from vjepa.core.errors import CheckpointError, ConfigError
 from vjepa.models.encoder import EncoderConfig, VideoEncoder
-from vjepa.models.io import load_state_strict, load_tensors, safe_torch_load
 from vjepa.models.probe import AttentiveClassifier, ProbeConfig
 from vjepa.models.registry import arch_spec
+from vjepa.weights.io import load_state_strict, load_tensors, safe_torch_load
 
 FT_FORMAT = "vjepa-finetune-checkpoint/1"
 EXPORT_FORMAT = "vjepa-finetune-export/1"

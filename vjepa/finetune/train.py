@@ -26,7 +26,11 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from vjepa.config import to_dict
-from vjepa.errors import CheckpointError, ConfigError, TrainingDiverged
+from vjepa.core.errors import CheckpointError, ConfigError, TrainingDiverged
+from vjepa.core.io import atomic_write
+from vjepa.core.rng import keyed_generator
+from vjepa.core.runtime import autocast, resolve_device, resolve_dtype
+from vjepa.core.schedules import learning_rate
 from vjepa.eval.metrics import classification_metrics, confusion_matrix, per_class_accuracy, plot_confusion
 from vjepa.eval.protocol import aggregate_views, view_logits
 from vjepa.eval.report import json_safe, summary_line
@@ -35,12 +39,8 @@ from vjepa.finetune.data import FinetuneData
 from vjepa.finetune.lrd import lrd_param_groups, set_lr
 from vjepa.finetune.mixup import mix_batch
 from vjepa.finetune.model import EXPORT_FORMAT, FT_FORMAT, FinetuneModel
-from vjepa.models.io import atomic_write, safe_torch_load, save_modules
-from vjepa.rng import keyed_generator
-from vjepa.train.build import resolve_device, resolve_dtype
-from vjepa.train.metrics_log import plot_loss_curve
-from vjepa.train.schedules import learning_rate
-from vjepa.train.step import autocast
+from vjepa.pretrain.metrics_log import plot_loss_curve
+from vjepa.weights.io import safe_torch_load, save_modules
 
 _ORDER_TAG, _STEP_TAG = 0xF10D, 0xF157
 _NOT_RESUME_KEYS = ("max_steps", "workers", "device", "checkpoint_every")  # may change across a resume

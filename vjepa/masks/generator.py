@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from vjepa.errors import ConfigError
+from vjepa.core.errors import ConfigError
 from vjepa.masks.multiblock3d import EQUALIZE_MODES, Grid, equalize, sample_block_size, sample_masks
 from vjepa.masks.spec import MaskSpec
 

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 import torch
 
-from vjepa.errors import ConfigError
+from vjepa.core.errors import ConfigError
 from vjepa.masks.spec import MaskSpec
 
 Grid = tuple[int, int, int]

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import torch
 
-from vjepa.errors import ConfigError
+from vjepa.core.errors import ConfigError
+from vjepa.core.rng import keyed_generator
 from vjepa.masks.multiblock3d import Grid
-from vjepa.rng import keyed_generator
 
 TAG = 0x74756265  # "tube": keeps these streams apart from the other keyed generators
 

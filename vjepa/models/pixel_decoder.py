@@ -76,7 +76,7 @@ class PixelDecoder(nn.Module):
             grid: token grid of the clip when it differs from the configured one (positions are interpolated).
 
         Returns:
-            (B, M, patch_dim) predicted tubelet values, in the order of :func:`vjepa.train.pixel_loss.patchify`.
+            (B, M, patch_dim) predicted tubelet values, in the order of :func:`vjepa.pretrain.pixel_loss.patchify`.
         """
         pos = self.decoder_pos_embed
         if grid is not None and tuple(grid) != tuple(self.cfg.grid):

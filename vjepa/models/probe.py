@@ -4,9 +4,8 @@ head classifies it. Numerically equal to the official ``AttentiveClassifier`` an
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import math
+from dataclasses import dataclass
 
 import torch
 from torch import nn

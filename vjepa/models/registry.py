@@ -6,7 +6,7 @@ import difflib
 from dataclasses import dataclass, replace
 from typing import Any
 
-from vjepa.errors import ConfigError
+from vjepa.core.errors import ConfigError
 from vjepa.models.encoder import EncoderConfig, VideoEncoder
 from vjepa.models.predictor import Predictor, PredictorConfig
 

@@ -1,0 +1,101 @@
+"""``vjepa pretrain --init CKPT`` (``run.init``): continued pretraining or cooldown from a checkpoint's encoder,
+predictor and target encoder, with a fresh optimizer and schedule (step 0).
+
+Sources: our training checkpoint (``OUT/checkpoints/*.pt``), our export folder holding all three modules (``vjepa
+convert official``), or an official facebookresearch/jepa or vjepa2 ``.pth.tar`` (sizes from ``model.*``).
+Loading is strict (every key present, no extra key, every shape equal) with two documented exceptions:
+
+* The fixed sin-cos tables ``pos_embed`` / ``predictor_pos_embed`` are buffers computed from the config, never
+  trained; when the new run uses other clip sizes (a 64-frame cooldown of a 16-frame model) the new run's own
+  table is kept. V-JEPA 2 files carry such tables that RoPE models lack; they are dropped.
+* Mask tokens: the predictor has one per mask configuration (``masks.blocks``), and mask configuration i uses
+  token ``i mod n``. When the counts differ (V-JEPA 2 files hold 10, its recipe and ours use 2), new token j is
+  source token ``j mod n_source``: the first k when there are fewer, cycled when there are more -- the tokens the
+  source predictor itself would have used for those mask configurations.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from vjepa.core.errors import CheckpointError
+from vjepa.weights.io import load_state_strict, load_tensors, safe_torch_load
+from vjepa.weights.official import strip_prefixes
+
+log = logging.getLogger("vjepa")
+MODULES = ("encoder", "predictor", "target_encoder")
+_FIXED_TABLES = ("pos_embed", "predictor_pos_embed")
+_NEEDS = "--init needs a pretraining checkpoint holding encoder, predictor and target_encoder"
+
+
+def _probe_error(path: Path, found: str) -> CheckpointError:
+    return CheckpointError(f"{path} is a probe or fine-tuning checkpoint (found {found}), not a pretraining one; "
+                           f"{_NEEDS} (a training checkpoint, a converted export or an official .pth.tar)")
+
+
+def read_init_states(path: str | Path) -> dict[str, dict[str, torch.Tensor]]:
+    """The three state dicts of a checkpoint, keyed ``encoder`` / ``predictor`` / ``target_encoder``."""
+    path = Path(path)
+    if path.name == "model.safetensors":
+        path = path.parent
+    if path.is_dir():
+        meta = json.loads((path / "config.json").read_text()) if (path / "config.json").is_file() else {}
+        tensors = load_tensors(path / "model.safetensors")
+        prefixes = sorted({k.split(".", 1)[0] for k in tensors})
+        if "probe" in prefixes or "head" in prefixes or "finetune" in str(meta.get("format", "")):
+            raise _probe_error(path, f"modules {', '.join(prefixes)}")
+        missing = [m for m in MODULES if m not in prefixes]
+        if missing:
+            raise CheckpointError(f"{path}: export without {', '.join(missing)} (found {', '.join(prefixes)}); "
+                                  f"{_NEEDS}; a pretraining run's OUT/checkpoints/latest.pt has all three")
+        return {m: {k.split(".", 1)[1]: v for k, v in tensors.items() if k.startswith(m + ".")} for m in MODULES}
+    ckpt = safe_torch_load(path)
+    if not isinstance(ckpt, dict):
+        raise CheckpointError(f"{path}: expected a checkpoint dict, found {type(ckpt).__name__}; {_NEEDS}")
+    if "classifier" in ckpt or "classifiers" in ckpt or "head" in ckpt:
+        raise _probe_error(path, f"keys {', '.join(sorted(map(str, ckpt)))[:120]}")
+    missing = [m for m in MODULES if not isinstance(ckpt.get(m), dict)]
+    if missing:
+        raise CheckpointError(f"{path}: no {', '.join(missing)} (found {', '.join(sorted(map(str, ckpt)))[:160]}); "
+                              f"{_NEEDS}")
+    return {m: strip_prefixes(ckpt[m]) for m in MODULES}
+
+
+def remap_mask_tokens(state: dict[str, torch.Tensor], count: int) -> dict[str, torch.Tensor]:
+    """Predictor state with ``count`` mask tokens: new token j = source token j mod n_source."""
+    tokens = sorted((int(m.group(1)), k) for k in state if (m := re.fullmatch(r"mask_tokens\.(\d+)", k)))
+    if not tokens or len(tokens) == count:
+        return state
+    out = {k: v for k, v in state.items() if not re.fullmatch(r"mask_tokens\.\d+", k)}
+    source = [state[k] for _, k in tokens]
+    for j in range(count):
+        out[f"mask_tokens.{j}"] = source[j % len(source)].clone()
+    log.info("--init: %d mask tokens remapped to %d (token j <- token j mod %d)", len(source), count, len(source))
+    return out
+
+
+def _fit_fixed_tables(module: nn.Module, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Keep the module's own sin-cos tables where the stored ones have another size or the module has none."""
+    own = module.state_dict()
+    out = dict(state)
+    for name in _FIXED_TABLES:
+        if name in out and (name not in own or own[name] is None or own[name].shape != out[name].shape):
+            if name in own:
+                out[name] = own[name]
+            else:
+                del out[name]
+    return out
+
+
+def init_from_checkpoint(path: str | Path, encoder: nn.Module, predictor: nn.Module, target: nn.Module) -> None:
+    """Load ``path``'s three modules into the freshly built ones, strictly (see the module docstring)."""
+    states = read_init_states(path)
+    states["predictor"] = remap_mask_tokens(states["predictor"], len(predictor.mask_tokens))
+    for name, module in (("encoder", encoder), ("predictor", predictor), ("target_encoder", target)):
+        load_state_strict(module, _fit_fixed_tables(module, states[name]), f"{path} [{name}]")

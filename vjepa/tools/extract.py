@@ -1,0 +1,233 @@
+"""``vjepa extract INPUT... --checkpoint CKPT --out FILE``: embeddings of many videos into one file.
+
+Inputs are video or image files, folders (every media file below them, recursively) and CSV lists (``path label``
+lines; the label is ignored). Each video becomes one entry, named by its **key**:
+
+* a file given on the command line: the path as given (``./a/b.mp4`` → ``a/b.mp4``);
+* a file found in a folder: its path relative to that folder (``clips/`` + ``x/y.mp4`` → ``x/y.mp4``);
+* a CSV row: its path relative to the CSV's folder (rows pointing outside it keep their absolute path).
+
+Outputs, by ``--out``:
+
+* ``FILE.safetensors``: one tensor per key (shapes as :class:`vjepa.tools.embed.Embedding`), plus JSON metadata
+  ``vjepa_extract`` (settings) and ``videos`` (per key: source path, fps, grid, window frame ranges).
+* a folder (any other name): one ``.npy`` per video (``<key>.npy``, leading ``/`` and ``..`` parts dropped) and
+  ``extract.json`` with the same metadata (and each key's file).
+
+Resuming: keys already in the output are skipped; the settings must be those of the first run. Unreadable files
+are named on stderr and in the summary, never written; results are flushed (atomically) every ``FLUSH_EVERY``
+videos, so an interrupted run keeps what it finished.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+from tqdm.auto import tqdm
+
+from vjepa.core.errors import ConfigError, DataError
+from vjepa.core.io import atomic_write
+from vjepa.data.index import is_media, read_index
+
+FORMAT = "vjepa-extract/1"
+FLUSH_EVERY = 16
+STORAGE = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+def collect_inputs(inputs: list[str]) -> dict[str, str]:
+    """key -> path of every video or image named by ``inputs`` (files, folders, CSV lists), in order."""
+    found: dict[str, str] = {}
+
+    def add(key: str, path: str) -> None:
+        key = Path(key).as_posix()
+        if key in found and os.path.abspath(found[key]) != os.path.abspath(path):
+            raise ConfigError(f"two inputs have the key {key!r} ({found[key]} and {path}); give them separately")
+        found.setdefault(key, path)
+
+    for item in inputs:
+        if os.path.isdir(item):
+            for root, dirs, files in os.walk(item, followlinks=True):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(files):
+                    if is_media(name) and not name.startswith("."):
+                        path = os.path.join(root, name)
+                        add(os.path.relpath(path, item), path)
+        elif is_media(item):
+            if not os.path.exists(item):
+                raise DataError(f"{item}: file not found")
+            add(os.path.normpath(item), item)
+        elif os.path.isfile(item):
+            base = os.path.dirname(os.path.abspath(item))
+            for entry in read_index(item):
+                rel = os.path.relpath(entry.path, base)
+                add(entry.path if rel.startswith("..") else rel, entry.path)
+        else:
+            raise DataError(f"{item}: not found; give video or image files, folders or CSV lists")
+    if not found:
+        raise DataError(f"no video or image files in {', '.join(inputs)}")
+    return found
+
+
+def npy_name(key: str) -> str:
+    """File of a key in a folder output: ``<key>.npy`` without a leading ``/`` and ``..`` parts (stays inside)."""
+    parts = [p for p in PurePosixPath(key).parts if p not in ("/", ".", "..")]
+    return "/".join(parts) + ".npy"
+
+
+def _save_npy(path: str, array: np.ndarray) -> None:
+    with open(path, "wb") as f:
+        np.save(f, array)
+
+
+class _Store:
+    """The output (one safetensors file or a folder of .npy), with what it already holds."""
+
+    def __init__(self, out: str, settings: dict[str, Any]) -> None:
+        self.path, self.settings = Path(out), settings
+        self.single = self.path.suffix == ".safetensors"
+        self.tensors: dict[str, torch.Tensor] = {}
+        self.videos: dict[str, Any] = {}
+        self.new = 0
+        meta = self._read_existing()
+        if meta is not None and json.loads(meta.get("vjepa_extract", "{}")) != settings:
+            raise ConfigError(f"{self.path} was extracted with other settings ({meta.get('vjepa_extract')}); "
+                              "resume with the same options, or choose another --out")
+
+    def _read_existing(self) -> dict[str, str] | None:
+        if self.single and self.path.exists():
+            try:
+                with safe_open(str(self.path), framework="pt") as f:
+                    meta = f.metadata() or {}
+                    self.tensors = {k: f.get_tensor(k) for k in f.keys()}
+            except (SafetensorError, OSError, ValueError) as e:
+                raise ConfigError(f"{self.path}: exists and is not a readable safetensors file ({e}); "
+                                  "choose another --out") from None
+            if meta.get("format") != FORMAT:
+                raise ConfigError(f"{self.path}: exists and is not a vjepa extract file; choose another --out")
+            self.videos = json.loads(meta.get("videos", "{}"))
+            return meta
+        index = self.path / "extract.json"
+        if not self.single and index.is_file():
+            meta = json.loads(index.read_text())
+            self.videos = meta.get("videos", {})
+            return {"vjepa_extract": json.dumps(meta.get("vjepa_extract", {}))}
+        return None
+
+    def done(self, key: str) -> bool:
+        return key in self.videos
+
+    def add(self, key: str, features: torch.Tensor, info: dict[str, Any]) -> None:
+        self.videos[key], self.new = info, self.new + 1
+        if self.single:
+            self.tensors[key] = features.contiguous()
+        else:  # one file per video, written now
+            info["file"] = npy_name(key)
+            array = features.float().numpy() if features.dtype == torch.bfloat16 else features.numpy()
+            atomic_write(self.path / info["file"], lambda p: _save_npy(p, array))
+        if self.new % FLUSH_EVERY == 0:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.new:
+            return  # nothing new: never create or touch the output
+        meta = {"format": FORMAT, "vjepa_extract": json.dumps(self.settings), "videos": json.dumps(self.videos)}
+        if self.single:
+            atomic_write(self.path, lambda p: save_file(self.tensors, p, metadata=meta))
+        else:
+            text = json.dumps({"format": FORMAT, "vjepa_extract": self.settings, "videos": self.videos}, indent=1)
+            atomic_write(self.path / "extract.json", lambda p: Path(p).write_text(text + "\n"))
+
+
+def run_extract(inputs: list[str], checkpoint: str, out: str, *, arch: str | None = None,
+                key: str = "target_encoder", probe: str | None = None, pretrain_frames: int = 16,
+                pretrain_img_size: int = 224, storage: str = "float32", progress: bool = True,
+                device: str = "cpu", **embed_kwargs: Any) -> dict[str, Any]:
+    """Extract and store the embeddings of every input (see the module docstring); returns counts and failures."""
+    import vjepa
+
+    videos = collect_inputs(inputs)  # checked before the (possibly large) checkpoint is read
+    if storage not in STORAGE:
+        raise ConfigError(f"--storage {storage!r}: use one of {', '.join(STORAGE)}")
+    model = vjepa.load(checkpoint, arch=arch, key=key, probe=probe, num_frames=pretrain_frames,
+                       img_size=pretrain_img_size, device=device)
+    settings = {"checkpoint": os.path.abspath(checkpoint), "key": model.config["key"], "arch": arch,
+                "storage": storage, **{k: v for k, v in embed_kwargs.items() if k not in ("batch_size", "dtype")}}
+    store = _Store(out, settings)
+    todo = {k: p for k, p in videos.items() if not store.done(k)}
+    failed: dict[str, str] = {}
+    try:
+        for k, path in tqdm(todo.items(), desc="extract", unit="file", disable=not progress):
+            try:
+                emb = model.embed(path, **embed_kwargs)
+            except DataError as e:
+                failed[k] = str(e).splitlines()[0]
+                tqdm.write(f"skipped: {failed[k]}", file=sys.stderr)
+                continue
+            info = {"source": os.path.abspath(path), "fps": emb.fps, "grid": list(emb.grid),
+                    "frames": emb.frames.tolist(), "shape": list(emb.features.shape)}
+            store.add(k, emb.features.to(STORAGE[storage]), info)
+    finally:  # also on Ctrl-C: keep what was finished
+        store.flush()
+    return {"extracted": store.new, "already_done": len(videos) - len(todo), "failed": failed, "out": str(out)}
+
+
+def _cmd_extract(args: argparse.Namespace) -> int:
+    layers = None
+    if args.layers:
+        try:
+            layers = [int(x) for x in args.layers.split(",")]
+        except ValueError:
+            raise ConfigError(f"--layers {args.layers!r}: give comma-separated block indices, e.g. -1 or 11,23"
+                              ) from None
+    result = run_extract(
+        args.inputs, args.checkpoint, args.out, arch=args.arch, key=args.key, probe=args.probe,
+        pretrain_frames=args.pretrain_frames, pretrain_img_size=args.pretrain_img_size, storage=args.storage,
+        progress=not args.no_progress, device=args.device, pool=args.pool, layers=layers, window=args.window,
+        stride=args.stride, fps=args.fps, size=args.size, resize=args.resize, batch_size=args.batch_size,
+        dtype=args.dtype)
+    print(f"{result['extracted']} extracted, {result['already_done']} already in {result['out']}, "
+          f"{len(result['failed'])} unreadable")
+    for reason in result["failed"].values():
+        print(f"  unreadable: {reason}", file=sys.stderr)
+    return 1 if result["failed"] else 0
+
+
+def add_extract_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register ``extract`` on a ``parser.add_subparsers()`` object; returns the sub-parser."""
+    p = subparsers.add_parser(
+        "extract", help="embed videos, images, folders or CSV lists into one safetensors file (resumable)",
+        description="Embeddings of every input video with a frozen encoder, in sliding windows. Entries are named by "
+                    "the file's path (relative to its folder or CSV); see docs/features.md.")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="video/image files, folders, or CSV lists")
+    p.add_argument("--checkpoint", required=True, metavar="CKPT",
+                   help="export folder, training checkpoint, official .pth.tar (with --arch) or Hugging Face folder")
+    p.add_argument("--out", required=True, help="FILE.safetensors, or a folder for one .npy per video")
+    p.add_argument("--arch", help="size of an official checkpoint (vit_large, vjepa2_vit_large, ...)")
+    p.add_argument("--key", default="target_encoder", choices=("target_encoder", "encoder"))
+    p.add_argument("--probe", help="attentive probe for --pool attentive (vjepa eval probe/ or official .pth.tar)")
+    p.add_argument("--pretrain-frames", type=int, default=16, help="official V-JEPA 1 files: pretraining frames")
+    p.add_argument("--pretrain-img-size", type=int, default=224, help="official V-JEPA 1 files: pretraining size")
+    p.add_argument("--window", type=int, help="frames per window (default: the model's pretraining frames)")
+    p.add_argument("--stride", type=int, help="frames between window starts (default: the window, no overlap)")
+    p.add_argument("--pool", default="mean", choices=("mean", "attentive", "none"))
+    p.add_argument("--layers", help="comma-separated block indices (default: the encoder output)")
+    p.add_argument("--fps", type=float, help="resample videos to this frame rate first")
+    p.add_argument("--size", type=int, help="pixel size (default: the model's)")
+    p.add_argument("--resize", default="crop", choices=("crop", "full"),
+                   help="crop: official centre crop; full: whole frame, non-square grid")
+    p.add_argument("--batch-size", type=int, default=4, help="windows per forward pass")
+    p.add_argument("--storage", default="float32", choices=sorted(STORAGE), help="stored precision")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--dtype", default="auto", choices=("auto", "float32", "bfloat16"))
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_cmd_extract)
+    return p
