@@ -25,12 +25,11 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from vjepa.core.errors import VjepaError
-from vjepa.data.synthetic import render_clip
+from vjepa.data.synthetic import VAL_OFFSET, render_clip
 from vjepa.data.transforms import EvalVideoTransform
 from vjepa.eval.checkpoints import load_frozen_encoder
 from vjepa.eval.features import extract_features
 from vjepa.eval.probe_train import ProbeRecipe, train_attentive_probe
-from vjepa.eval.synthetic_probe import VAL_OFFSET
 from vjepa.models.encoder import VideoEncoder
 
 LABELS = {"turn": 4, "direction": 4, "speed": 2, "appearance": 4}

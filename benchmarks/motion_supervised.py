@@ -22,8 +22,8 @@ import torch.nn.functional as F
 from motion_diagnostics import LABELS, render  # the sibling script (benchmarks/ is on sys.path)
 
 from vjepa.core.errors import VjepaError
+from vjepa.data.synthetic import VAL_OFFSET
 from vjepa.eval.checkpoints import load_frozen_encoder
-from vjepa.eval.synthetic_probe import VAL_OFFSET
 from vjepa.finetune.model import FinetuneModel, build_head
 
 BATCH, WARMUP, LR = 32, 50, 5e-4

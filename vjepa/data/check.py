@@ -18,9 +18,8 @@ from functools import partial
 from pathlib import Path
 from typing import TextIO
 
-from tqdm import tqdm
-
 from vjepa.core.errors import DataError
+from vjepa.core.progress import progress_bar
 from vjepa.data.decode import decode_frames, load_image, probe_video
 from vjepa.data.index import is_image, read_index
 
@@ -101,7 +100,7 @@ def check_files(paths: list[str], frames_per_clip: int = 16, frame_step: int = 4
         One :class:`FileReport` per path, in the order given.
     """
     one = partial(check_file, frames_per_clip=frames_per_clip, frame_step=frame_step, timeout_s=timeout_s)
-    bar = tqdm(total=len(paths), desc="checking", unit="file", disable=not progress, file=sys.stderr)
+    bar = progress_bar(total=len(paths), desc="checking", unit="file", enabled=progress)
     reports: list[FileReport] = []
     with bar:
         if workers > 0 and len(paths) > 1:

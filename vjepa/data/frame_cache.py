@@ -27,7 +27,6 @@ import hashlib
 import json
 import multiprocessing
 import os
-import sys
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
@@ -35,10 +34,10 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from vjepa.core.errors import DataError
 from vjepa.core.io import atomic_write
+from vjepa.core.progress import progress_bar
 from vjepa.data.decode import VideoInfo, decode_frames, probe_video
 from vjepa.data.index import is_image
 
@@ -136,7 +135,7 @@ def build_cache(paths: list[str], root: str | os.PathLike, short_side: int | Non
             todo.append(path)
     one = partial(cache_video, root=root, short_side=short_side, timeout_s=timeout_s)
     failed: dict[str, str] = {}
-    with tqdm(total=len(todo), desc="caching", unit="video", disable=not progress, file=sys.stderr) as bar:
+    with progress_bar(total=len(todo), desc="caching", unit="video", enabled=progress) as bar:
         if workers > 0 and len(todo) > 1:
             method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
             with multiprocessing.get_context(method).Pool(min(workers, len(todo))) as pool:
@@ -157,7 +156,7 @@ def build_cache(paths: list[str], root: str | os.PathLike, short_side: int | Non
         isinstance(r, dict) for _, r in results), "failed": failed, "bytes": total}
 
 
-def _counted(items, bar: tqdm):
+def _counted(items, bar):
     """``items``, advancing ``bar`` by one per item."""
     for item in items:
         bar.update()

@@ -49,6 +49,8 @@ MOTIONS = ("straight", "turn_left", "turn_right", "reverse")
 MOTION_HFLIP = (0, 2, 1, 3)
 """``MOTION_HFLIP[m]`` is the motion label of a clip of label ``m`` after a horizontal flip."""
 MAX_APPEARANCE_CLASSES = len(SHAPES) * len(TEXTURES)
+# Held-out clips start here: train on indices [0, n), validate on [VAL_OFFSET, VAL_OFFSET + m), never overlapping.
+VAL_OFFSET = 100_000
 _TURN_DEGREES = (0.0, 90.0, -90.0, 180.0)
 _STREAM_TAG = 0x5E7C1A  # keeps these streams apart from other (seed, index)-keyed generators of the project
 

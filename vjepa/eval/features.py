@@ -39,10 +39,10 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 from torch import nn
-from tqdm.auto import tqdm
 
 from vjepa.core.errors import DataError
 from vjepa.core.io import atomic_write
+from vjepa.core.progress import progress_bar
 from vjepa.core.runtime import autocast
 from vjepa.eval.protocol import encode_segments
 
@@ -195,7 +195,7 @@ def extract_features(
     labels: list[torch.Tensor] = []
     shape: tuple[int, int] | None = None
     try:
-        for batch in tqdm(loader, desc="features", disable=not progress, leave=False):
+        for batch in progress_bar(loader, desc="features", enabled=progress, leave=False):
             if "clips" not in batch or "label" not in batch:
                 raise DataError(f"feature loader batches need keys 'clips' and 'label', got {sorted(batch)}")
             clips = _as_clips(batch["clips"], image_frames)

@@ -21,9 +21,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch
-from tqdm.auto import tqdm
 
 from vjepa.core.errors import ConfigError, DataError
+from vjepa.core.progress import progress_bar
 from vjepa.core.rng import keyed_generator
 from vjepa.core.runtime import autocast
 from vjepa.core.schedules import learning_rate, weight_decay
@@ -188,7 +188,7 @@ def train_attentive_probe(train: FeatureSet, val: FeatureSet, num_classes: int, 
     tokens, labels = train.views[0], train.labels
     history: list[dict[str, float]] = []
     k = 0
-    bar = tqdm(range(recipe.epochs), desc="probe", disable=not progress, leave=False)
+    bar = progress_bar(range(recipe.epochs), desc="probe", enabled=progress, leave=False)
     for epoch in bar:
         probe.train()
         order = torch.randperm(n, generator=keyed_generator(recipe.seed, epoch))

@@ -17,14 +17,12 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from vjepa.core.errors import ConfigError
-from vjepa.data.synthetic import MOTIONS, SyntheticVideos, clip_labels
+from vjepa.data.synthetic import MOTIONS, VAL_OFFSET, SyntheticVideos, clip_labels
 from vjepa.data.transforms import EvalVideoTransform
 from vjepa.eval.features import FeatureSet, extract_features
 from vjepa.eval.probe_train import ProbeRecipe, train_attentive_probe
 from vjepa.models.encoder import VideoEncoder
 
-VAL_OFFSET = 100_000
-"""First validation index: far above any training range, so the two sets never share a clip."""
 TASKS = ("motion", "appearance")
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from vjepa.config import PretrainConfig, load_config, load_typed, to_dict, validate
 from vjepa.core.errors import ConfigError
-from vjepa.eval.synthetic_probe import VAL_OFFSET
+from vjepa.data.synthetic import VAL_OFFSET
 from vjepa.models.registry import ARCHS
 
 PRESET = "experiment_paper"

@@ -11,16 +11,14 @@ the settings: a re-run with other settings is refused instead of mixing results.
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from tqdm.auto import tqdm
-
 from vjepa.config import PretrainConfig, to_dict
 from vjepa.core.errors import ConfigError
 from vjepa.core.io import atomic_write
+from vjepa.core.progress import write_line
 from vjepa.core.runtime import resolve_device, resolve_dtype
 from vjepa.experiment.config import LABELS, STOP_AFTER, PaperConfig, first_difference, method_configs
 from vjepa.experiment.evaluate import RANDOM, EncoderPoint, checkpoint_points, evaluate_point, load_point, random_point
@@ -30,7 +28,7 @@ from vjepa.pretrain.loop import pretrain
 
 
 def _say(message: str) -> None:
-    tqdm.write(f"[experiment] {message}", file=sys.stderr)
+    write_line(f"[experiment] {message}")
 
 
 def _pin_settings(out: Path, cfg: PaperConfig, configs: dict[str, PretrainConfig]) -> None:

@@ -15,10 +15,10 @@ from torch.utils.data import Dataset
 
 from vjepa.core.errors import ConfigError
 from vjepa.core.rng import keyed_generator
-from vjepa.data.synthetic import MOTIONS, SyntheticVideos
+from vjepa.data.synthetic import MOTIONS, VAL_OFFSET, SyntheticVideos
 from vjepa.data.transforms import EvalVideoTransform, TrainVideoTransform
 from vjepa.data.video_dataset import VideoDataset
-from vjepa.eval.synthetic_probe import TASKS, VAL_OFFSET
+from vjepa.eval.synthetic_probe import TASKS
 from vjepa.finetune.config import FinetuneConfig
 
 _AUG_TAG = 0xF1A7  # keeps the synthetic augmentation streams apart from the other keyed generators

@@ -23,11 +23,11 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
-from tqdm.auto import tqdm
 
 from vjepa.config import to_dict
 from vjepa.core.errors import CheckpointError, ConfigError, TrainingDiverged
 from vjepa.core.io import atomic_write
+from vjepa.core.progress import progress_bar, write_line
 from vjepa.core.rng import keyed_generator
 from vjepa.core.runtime import autocast, resolve_device, resolve_dtype
 from vjepa.core.schedules import learning_rate
@@ -179,10 +179,12 @@ def finetune(model: FinetuneModel, data: FinetuneData, cfg: FinetuneConfig, num_
     meta = {"num_classes": num_classes, "encoder": asdict(model.encoder.cfg), **data.describe, **(describe or {})}
     latest = out / "checkpoints" / "latest.pt"
     step, history = _load(latest, model, optimizer, cfg, meta) if latest.is_file() else (0, [])
+    if step:  # always said: a re-run of a killed job must not look like a fresh start
+        write_line(f"resuming from {latest} at step {step}")
     every = cfg.checkpoint_every or per_epoch
     loader = DataLoader(data.train, batch_sampler=step_keys(cfg, data.num_train, step, end),
                         num_workers=cfg.workers, collate_fn=_collate)
-    bar = tqdm(total=end, initial=step, disable=not progress, desc="finetune", unit="step")
+    bar = progress_bar(total=end, initial=step, enabled=progress, desc="finetune", unit="step")
     for batch in loader:
         history.append(train_step(model, optimizer, batch["video"].to(device), batch["label"].to(device), step, cfg,
                                   num_classes, total, per_epoch, dtype))

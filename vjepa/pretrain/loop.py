@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import copy
 import logging
-import sys
 import time
 from pathlib import Path
 
 import torch
-from tqdm.auto import tqdm
 
 from vjepa.config import (
     PretrainConfig,
@@ -21,6 +19,7 @@ from vjepa.config import (
     validate,
 )
 from vjepa.core.errors import CheckpointError, TrainingDiverged
+from vjepa.core.progress import progress_bar, write_line
 from vjepa.core.runtime import autocast, resolve_device, resolve_dtype
 from vjepa.models.registry import ARCHS
 from vjepa.pretrain.build import build_models, compile_in_place, speed_switches
@@ -124,11 +123,17 @@ def _train(cfg: PretrainConfig, out: Path, dataset, device: torch.device, info: 
         load_into(ckpt, state, latest)
         if _keep_micro_batch(cfg, ckpt, info):
             validate(cfg, world_size=world_size)
-        log.info("resuming from %s at step %d (written by %s process(es))", latest, state.step,
-                 ckpt.get("extra", {}).get("layout", {}).get("world_size", "?"))
+        resumed = (f"resuming from {latest} at step {state.step} (written by "
+                   f"{ckpt.get('extra', {}).get('layout', {}).get('world_size', '?')} process(es))")
+        log.info(resumed)
+        if info.is_main:  # always said: a re-run of a killed job must not look like a fresh start
+            write_line(resumed)
     elif cfg.run.init is not None:  # weights only: the optimizer, step and schedules start afresh
         init_from_checkpoint(cfg.run.init, encoder, predictor, target)
-        log.info("initialised encoder, predictor and target encoder from %s (fresh optimizer, step 0)", cfg.run.init)
+        started_from = f"initialised encoder, predictor and target encoder from {cfg.run.init} (fresh optimizer, step 0)"
+        log.info(started_from)
+        if info.is_main:
+            write_line(started_from)
     if cfg.run.compile:
         compile_in_place(state.online, target)
     state.online = wrap_ddp(state.online, device)
@@ -145,12 +150,12 @@ def _train(cfg: PretrainConfig, out: Path, dataset, device: torch.device, info: 
                 f"x {accum} accumulation x {micro} clips, {device}, {str(dtype).split('.')[-1]}")
         log.info(line)
         if progress:
-            tqdm.write(line, file=sys.stderr)
+            write_line(line)
     loader = iter(build_loader(cfg, dataset, state.step, micro, world_size, rank, pin_memory=device.type == "cuda"))
     bad_files: dict[str, str] = {}
     metrics_log = MetricsLog(out, resume_step=state.step) if info.is_main else None
     start_step, first_loss, last = state.step, None, None
-    bar = tqdm(total=end, initial=state.step, disable=not progress or not info.is_main, desc="pretrain", unit="step")
+    bar = progress_bar(total=end, initial=state.step, enabled=progress and info.is_main, desc="pretrain", unit="step")
     started = time.perf_counter()
     try:
         while state.step < end:
@@ -161,7 +166,7 @@ def _train(cfg: PretrainConfig, out: Path, dataset, device: torch.device, info: 
                 for failure in mb["failures"]:  # unreadable files were replaced by other samples; report them
                     path = failure.split(": ", 1)[0]
                     if path not in bad_files and info.is_main:
-                        tqdm.write(f"warning: skipped unreadable file: {failure}", file=sys.stderr)
+                        write_line(f"warning: skipped unreadable file: {failure}")
                     bad_files[path] = failure
                 batches.append(Batch(mb["video"].to(device, non_blocking=True),
                                      [c.to(device) for c in mb["ctx_idx"]], [t.to(device) for t in mb["tgt_idx"]]))
@@ -184,8 +189,8 @@ def _train(cfg: PretrainConfig, out: Path, dataset, device: torch.device, info: 
             step = state.step
             data_pass = step * cfg.optim.batch_size // len(dataset)
             if bad_files and data_pass > (step - 1) * cfg.optim.batch_size // len(dataset):
-                tqdm.write(f"data pass {data_pass} done: {len(bad_files)} unreadable file(s) skipped so far "
-                           f"(listed in {out / 'bad_files.txt'} at the end)", file=sys.stderr)
+                write_line(f"data pass {data_pass} done: {len(bad_files)} unreadable file(s) skipped so far "
+                           f"(listed in {out / 'bad_files.txt'} at the end)")
             if step % cfg.run.log_every == 0 or step == end:
                 metrics_log.write(step, {**vars(metrics), "clips_per_s": clips_per_s, "world_size": world_size,
                                          "bad_files": len(bad_files)})
@@ -194,8 +199,8 @@ def _train(cfg: PretrainConfig, out: Path, dataset, device: torch.device, info: 
                     health = feature_health(target(batches[-1].video))
                 metrics_log.write(step, {"feature_std": health.feature_std, "rankme": health.rankme})
                 if health.collapsed:
-                    tqdm.write(f"warning: step {step}: target features look collapsed "
-                               f"(std {health.feature_std:.3g}, effective rank {health.rankme:.1f})", file=sys.stderr)
+                    write_line(f"warning: step {step}: target features look collapsed "
+                               f"(std {health.feature_std:.3g}, effective rank {health.rankme:.1f})")
             if step % cfg.run.checkpoint_every == 0 or step == end:
                 keep = bool(cfg.run.keep_every) and step % cfg.run.keep_every == 0
                 if not all_finite(state):
@@ -213,8 +218,7 @@ def _train(cfg: PretrainConfig, out: Path, dataset, device: torch.device, info: 
     if info.is_main:
         if bad_files:
             (out / "bad_files.txt").write_text("".join(f"{reason}\n" for reason in bad_files.values()))
-            tqdm.write(f"{len(bad_files)} unreadable file(s) were skipped this run; listed in {out / 'bad_files.txt'}",
-                       file=sys.stderr)
+            write_line(f"{len(bad_files)} unreadable file(s) were skipped this run; listed in {out / 'bad_files.txt'}")
         plot_loss_curve(out / "metrics.jsonl", out / "loss_curve.png", cfg.objective)
         save_modules(out / "export", {"encoder": target},
                      {"format": "vjepa-export/1", "encoder": vars(target.cfg),

@@ -32,10 +32,10 @@ import numpy as np
 import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
-from tqdm.auto import tqdm
 
 from vjepa.core.errors import ConfigError, DataError
 from vjepa.core.io import atomic_write
+from vjepa.core.progress import progress_bar, write_line
 from vjepa.data.index import is_media, read_index
 
 FORMAT = "vjepa-extract/1"
@@ -165,12 +165,12 @@ def run_extract(inputs: list[str], checkpoint: str, out: str, *, arch: str | Non
     todo = {k: p for k, p in videos.items() if not store.done(k)}
     failed: dict[str, str] = {}
     try:
-        for k, path in tqdm(todo.items(), desc="extract", unit="file", disable=not progress):
+        for k, path in progress_bar(todo.items(), desc="extract", unit="file", enabled=progress):
             try:
                 emb = model.embed(path, **embed_kwargs)
             except DataError as e:
                 failed[k] = str(e).splitlines()[0]
-                tqdm.write(f"skipped: {failed[k]}", file=sys.stderr)
+                write_line(f"skipped: {failed[k]}")
                 continue
             info = {"source": os.path.abspath(path), "fps": emb.fps, "grid": list(emb.grid),
                     "frames": emb.frames.tolist(), "shape": list(emb.features.shape)}
