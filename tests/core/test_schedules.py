@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from vjepa.config import OptimConfig, load_config, schedule_steps, total_steps, warmup_steps
-from vjepa.core.schedules import ScheduleValues, ema_momentum, learning_rate, schedule_values, weight_decay
+from vjepa.core.schedules import ema_momentum, learning_rate, weight_decay
+from vjepa.pretrain.schedules import ScheduleValues, schedule_values
 
 REFERENCE = Path(__file__).parents[1] / "fixtures" / "official_vjepa_tiny" / "schedules_vitl16.json"
 
@@ -141,7 +142,7 @@ def test_constant_then_linear_schedule():
 
 def test_cooldown_preset_schedules():
     from vjepa.config import load_config
-    from vjepa.core.schedules import schedule_values
+    from vjepa.pretrain.schedules import schedule_values
 
     o = load_config("cooldown_vitl16").optim
     first, last = schedule_values(1, o), schedule_values(12_000, o)

@@ -18,10 +18,10 @@ import torch
 from vjepa.config.schema import OptimConfig, PixelConfig
 from vjepa.core.errors import TrainingDiverged
 from vjepa.core.runtime import autocast
-from vjepa.core.schedules import schedule_values
 from vjepa.masks.ops import gather_tokens
 from vjepa.pretrain.optim import set_hparams
 from vjepa.pretrain.pixel_loss import pixel_loss, pixel_targets
+from vjepa.pretrain.schedules import schedule_values
 from vjepa.pretrain.step import Batch, TrainState, _grad_norm
 
 

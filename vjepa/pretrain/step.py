@@ -12,13 +12,13 @@ from torch import nn
 from vjepa.config.schema import LossConfig, OptimConfig
 from vjepa.core.errors import TrainingDiverged
 from vjepa.core.runtime import autocast
-from vjepa.core.schedules import schedule_values
 from vjepa.models.encoder import VideoEncoder
 from vjepa.models.predictor import Predictor
 from vjepa.pretrain.distributed import grad_sync, mean_across_ranks
 from vjepa.pretrain.ema import ema_update_
 from vjepa.pretrain.loss import gather_targets, jepa_loss, target_features, variance_regularizer
 from vjepa.pretrain.optim import set_hparams
+from vjepa.pretrain.schedules import schedule_values
 
 
 class ContextPredictor(nn.Module):
