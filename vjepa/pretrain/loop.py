@@ -19,6 +19,7 @@ from vjepa.config import (
     validate,
 )
 from vjepa.core.errors import CheckpointError, TrainingDiverged
+from vjepa.core.io import write_text_atomic
 from vjepa.core.progress import progress_bar, write_line
 from vjepa.core.runtime import autocast, resolve_device, resolve_dtype
 from vjepa.models.registry import ARCHS
@@ -217,7 +218,7 @@ def _train(cfg: PretrainConfig, out: Path, dataset, device: torch.device, info: 
                "bad_files": len(bad_files), "rank": rank, **layout}
     if info.is_main:
         if bad_files:
-            (out / "bad_files.txt").write_text("".join(f"{reason}\n" for reason in bad_files.values()))
+            write_text_atomic(out / "bad_files.txt", "".join(f"{reason}\n" for reason in bad_files.values()))
             write_line(f"{len(bad_files)} unreadable file(s) were skipped this run; listed in {out / 'bad_files.txt'}")
         plot_loss_curve(out / "metrics.jsonl", out / "loss_curve.png", cfg.objective)
         save_modules(out / "export", {"encoder": target},

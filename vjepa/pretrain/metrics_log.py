@@ -7,6 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from vjepa.core.io import write_text_atomic
+from vjepa.core.plots import new_figure, save_figure
+
 
 class MetricsLog:
     """Appends records to ``OUT/metrics.jsonl``; a resumed run drops records past its resume step first."""
@@ -16,7 +19,7 @@ class MetricsLog:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.path.exists():  # records written after the checkpoint we resume from were lost with the run
             kept = [line for line in self.path.read_text().splitlines() if _step_of(line) <= resume_step]
-            self.path.write_text("".join(line + "\n" for line in kept))
+            write_text_atomic(self.path, "".join(line + "\n" for line in kept))
         self._file = self.path.open("a")
         self._tb = None
         if tensorboard:
@@ -63,12 +66,8 @@ def plot_loss_curve(metrics_path: str | Path, png_path: str | Path, objective: s
     rows = [r for r in read_metrics(metrics_path) if "loss" in r]
     if not rows:
         return None
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig = new_figure(7, 4)
+    ax = fig.add_subplot(1, 1, 1)
     ax.plot([r["step"] for r in rows], [r["loss"] for r in rows], color="tab:blue", label="loss")
     ax.set_xlabel("step")
     title, ylabel = _LOSS_NAMES[objective]
@@ -78,6 +77,4 @@ def plot_loss_curve(metrics_path: str | Path, png_path: str | Path, objective: s
     lr_ax.set_ylabel("learning rate")
     ax.set_title(title)
     fig.tight_layout()
-    fig.savefig(png_path, dpi=100)
-    plt.close(fig)
-    return Path(png_path)
+    return save_figure(fig, png_path)
