@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from vjepa.core.errors import ConfigError
 from vjepa.models.ac_predictor import ActionConditionedPredictor
 from vjepa.models.encoder import VideoEncoder
 
@@ -109,7 +110,7 @@ def ac_objective(encoder: VideoEncoder, predictor: ActionConditionedPredictor, c
     """
     T = clips.shape[2]
     if not 1 <= auto_steps <= T - 1:
-        raise ValueError(f"auto_steps {auto_steps} must be between 1 and frames - 1 = {T - 1}")
+        raise ConfigError(f"auto_steps = {auto_steps}: must be between 1 and frames - 1 = {T - 1}")
     with torch.no_grad():
         h = encode_frames(encoder, clips)
         h = normalize(h) if normalize_reps else h
