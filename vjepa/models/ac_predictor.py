@@ -69,7 +69,8 @@ def ac_rope_tables(steps: int, grid: tuple[int, int], cond_tokens: int, head_dim
         raise ValueError(f"head width {head_dim} is too small for 3-D RoPE (needs at least 6 channels)")
     gh, gw = grid
     hh, ww = torch.meshgrid(torch.arange(gh, device=device), torch.arange(gw, device=device), indexing="ij")
-    frame_hw = torch.stack([hh.flatten() * (gh / gh), ww.flatten() * (gh / gw)], dim=-1).float()  # (H'W', 2)
+    scale_h, scale_w = gh / gh, gh / gw  # official: positions times grid_size / H' and grid_size / W', grid_size = H'
+    frame_hw = torch.stack([hh.flatten() * scale_h, ww.flatten() * scale_w], dim=-1).float()  # (H'W', 2)
     step_hw = torch.cat([torch.zeros(cond_tokens, 2, device=device), frame_hw])  # (K + H'W', 2)
     per_step = step_hw.shape[0]
     t = torch.arange(steps, device=device, dtype=torch.float32).repeat_interleave(per_step)  # (N,)
