@@ -1,4 +1,5 @@
-"""``vjepa bench``: pretraining-step, feature-extraction and data-loading throughput of named configurations.
+"""Pretraining-step, feature-extraction and data-loading throughput of named configurations (``vjepa bench``,
+:mod:`vjepa.cli.bench`).
 
 Every figure is measured in this process on random clips (data loading excluded from the step, measured on its
 own from a generated H.264 video). FLOPs are analytic (:mod:`vjepa.tools.flops`, formula printed); MFU divides the
@@ -8,12 +9,9 @@ bf16 autocast, fp32 tensors otherwise, with the run's oneDNN routing). Median ov
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import platform
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -54,7 +52,7 @@ PRESETS = {
 DEFAULT = ("tiny112", "small224")
 BASELINE = ("run.dtype=float32", "model.attention=sdpa", "optim.fused=false", "run.compile=false",
             "run.onednn_fp32=false")
-"""``--baseline``: the step with the official implementation's numerics (fp32, PyTorch SDPA, foreach AdamW)."""
+"""``run_bench(baseline=True)``: the step with the official implementation's numerics (fp32, PyTorch SDPA, foreach AdamW)."""
 
 
 def machine() -> str:
@@ -246,31 +244,3 @@ def _row(r: dict) -> str:
     return (f"{r['name']:<20} {r['precision']:<9} step {r['step_s']:>8.3f} s {r['clips_per_s']:>8.2f} clips/s "
             f"{r['tokens_per_s']:>9.0f} tok/s {r['gflop_per_step']:>8.2f} GFLOP {r['achieved_gflops']:>7.1f} GFLOP/s"
             f" / peak {r['peak_gflops']:.0f} = MFU {r['mfu']:.2f}  peak mem {r['peak_mem_gb']:.2f} GB{speedup}")
-
-
-def add_bench_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("bench", help="measure step, feature-extraction and data-loading throughput and MFU")
-    p.add_argument("configs", nargs="*", default=list(DEFAULT), metavar="CONFIG",
-                   help=f"bench configurations: {', '.join(PRESETS)} (default: {' '.join(DEFAULT)})")
-    p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
-    p.add_argument("--steps", type=int, default=5, help="timed repetitions (median reported)")
-    p.add_argument("--warmup", type=int, default=2, help="untimed repetitions first")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="config override, e.g. run.dtype=float32, run.compile=true, model.attention=sdpa")
-    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice, one per core)")
-    p.add_argument("--no-data", action="store_true", help="skip the data-loading measurement")
-    p.add_argument("--baseline", action="store_true",
-                   help="also time each step as the official code computes it (fp32, SDPA, foreach AdamW)")
-    p.set_defaults(func=_cmd_bench)
-
-
-def _cmd_bench(args: argparse.Namespace) -> int:
-    if args.steps < 1 or args.warmup < 0 or (args.threads is not None and args.threads < 1):
-        raise ConfigError(f"--steps {args.steps} and --threads must be >= 1, --warmup {args.warmup} >= 0")
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    doc = run_bench(args.configs, args.set, args.steps, args.warmup, data=not args.no_data, baseline=args.baseline)
-    if args.json:
-        Path(args.json).write_text(json.dumps(doc, indent=1) + "\n")
-        print(f"wrote {args.json}", file=sys.stderr)
-    return 0
