@@ -1,4 +1,5 @@
-"""Which files of a dataset decode, what they hold, and how they would be sampled (``vjepa data check``, :mod:`vjepa.cli.data`).
+"""Which files of a dataset decode, what they hold, and how they would be sampled (``vjepa data check``,
+:mod:`vjepa.cli.data`).
 
 Each file is opened, its header read, and its first and last frames decoded (seeking, so long videos are cheap):
 a missing, empty, non-video, unreadable or truncated file is unusable. For usable videos the report gives the

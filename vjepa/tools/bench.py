@@ -4,9 +4,10 @@
 Every figure is measured in this process on random clips (data loading excluded from the step, measured on its
 own from a generated H.264 video). Feature extraction runs through the real extraction path
 (:func:`vjepa.tools.embed.embed`, ``dtype="auto"``) and is reported per clip next to the pretraining forward of the
-same clips (target encoder, the train step's precision), with their ratio. FLOPs are analytic (:mod:`vjepa.tools.flops`, formula printed); MFU divides the
-achieved rate by the matmul peak measured in the same run, in the same precision as the step (bf16 tensors for
-bf16 autocast, fp32 tensors otherwise, with the run's oneDNN routing). Median over the timed repetitions.
+same clips (target encoder, the train step's precision), with their ratio. FLOPs are analytic
+(:mod:`vjepa.tools.flops`, formula printed); MFU divides the achieved rate by the matmul peak measured in the same
+run, in the same precision as the step (bf16 tensors for bf16 autocast, fp32 tensors otherwise, with the run's
+oneDNN routing). Median over the timed repetitions.
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ PRESETS = {
 DEFAULT = ("tiny112", "small224")
 BASELINE = ("run.dtype=float32", "model.attention=sdpa", "optim.fused=false", "run.compile=false",
             "run.onednn_fp32=false")
-"""``run_bench(baseline=True)``: the step with the official implementation's numerics (fp32, PyTorch SDPA, foreach AdamW)."""
+"""``run_bench(baseline=True)``: the step with the official implementation's numerics (fp32, PyTorch SDPA, foreach
+AdamW)."""
 
 
 def machine() -> str:
