@@ -3,12 +3,13 @@
 import argparse
 import io
 
-from vjepa.data.check import add_check_parser, check_files, expand_inputs, print_report
+from vjepa.cli.data import add_data_parser
+from vjepa.data.check import check_files, expand_inputs, print_report
 
 
 def _run(argv: list[str], capsys) -> tuple[int, str]:
     parser = argparse.ArgumentParser(prog="vjepa")
-    add_check_parser(parser.add_subparsers(dest="command", required=True))
+    add_data_parser(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["data", "check", *argv])
     code = args.func(args)
     return code, capsys.readouterr().out

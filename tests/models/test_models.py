@@ -86,7 +86,7 @@ def test_forward_intermediates():
     first, last = enc.forward_intermediates(x, [0, -1])
     torch.testing.assert_close(last, enc(x))
     assert not torch.allclose(first, last)
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError, match=r"layers=\[3\] out of range for a 3-block encoder; use block indices -3..2"):
         enc.forward_intermediates(x, [3])
 
 

@@ -32,7 +32,7 @@ def test_bench_writes_the_json(tmp_path):
     doc = json.loads(out.read_text())
     assert doc["formula"] == FORMULA and doc["threads"] == 1 and doc["machine"]
     kinds = {r["name"].partition(":")[2] or r["kind"]: r for r in doc["results"]}
-    assert set(kinds) == {"train_step", "fp32_baseline", "features", "data", "data_cached"}
+    assert set(kinds) == {"train_step", "fp32_baseline", "features", "extract", "data", "data_cached"}
     assert kinds["fp32_baseline"]["precision"] == "float32" and kinds["train_step"]["speedup_vs_fp32_baseline"] > 0
     for r in doc["results"]:
         assert KEYS <= r.keys(), r
@@ -41,6 +41,14 @@ def test_bench_writes_the_json(tmp_path):
     assert step["name"] == "smoke" and step["precision"] == "float32"  # cpu_tiny trains in fp32
     assert step["mfu"] == pytest.approx(step["achieved_gflops"] / step["peak_gflops"], rel=0.02, abs=1e-3)
     assert step["peak_mem_gb"] > 0 and kinds["data"]["mfu"] is None
+    # Extraction through vjepa.tools.embed next to the pretraining forward of the same clips, per clip, and their ratio
+    extract = kinds["extract"]
+    assert extract["forward_precision"] == kinds["features"]["precision"] == "float32"
+    assert extract["precision"] in ("float32", "bfloat16")  # dtype="auto": bf16 on bf16-capable CPUs
+    for key in ("s_per_clip", "forward_s_per_clip", "extract_vs_forward"):
+        assert extract[key] > 0, key
+    assert kinds["features"]["s_per_clip"] > 0
+    assert "ms/clip vs pretraining forward" in done.stdout
 
 
 def test_unknown_bench_config_is_a_one_line_error():

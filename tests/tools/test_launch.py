@@ -43,3 +43,23 @@ def test_local_two_task_job_trains_under_ddp(tmp_path):
     losses = [r for r in records if "loss" in r]
     assert [r["step"] for r in losses] == [1, 2] and all(r["world_size"] == 2 for r in losses)
     assert (out / "checkpoints" / "latest.pt").is_file()
+
+
+def test_the_library_plans_the_job_and_names_parameters():
+    import pickle
+
+    from vjepa.cli.main import main
+    from vjepa.core.errors import ConfigError
+    from vjepa.tools.launch import PretrainTask, SlurmResources, plan_job
+
+    plan = plan_job(["pretrain", "--config", "vitl16"], SlurmResources(nodes=2, gpus_per_node=4, partition="gpu"))
+    assert plan["world_size"] == 8 and plan["parameters"]["slurm_partition"] == "gpu"
+    assert plan["command"] == ["vjepa", "pretrain", "--config", "vitl16"]
+    with pytest.raises(ConfigError, match="nodes=0"):
+        plan_job(["pretrain"], SlurmResources(nodes=0))
+    with pytest.raises(ConfigError, match="cluster='local' runs on this machine: use nodes=1, not 2"):
+        plan_job(["pretrain"], SlurmResources(nodes=2), cluster="local")
+    with pytest.raises(ConfigError, match="command=\\['eval'\\]"):
+        plan_job(["eval"], SlurmResources())
+    task = pickle.loads(pickle.dumps(PretrainTask(main, ["pretrain", "--config", "cpu_tiny"])))  # travels to tasks
+    assert task.entry_point is main and task.argv == ["pretrain", "--config", "cpu_tiny"]

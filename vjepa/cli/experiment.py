@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from vjepa.cli.motion import add_motion_parsers
+
 
 def _cmd_paper(args: argparse.Namespace) -> int:
     from vjepa.experiment.config import load_paper_config
@@ -44,4 +46,5 @@ def add_experiment_parser(subparsers: Any) -> argparse.ArgumentParser:
     e.add_argument("--stop-after", choices=STOP_AFTER, help="stop after this stage (run again to continue)")
     e.add_argument("--no-progress", action="store_true", help="no progress bars")
     e.set_defaults(func=_cmd_paper)
+    add_motion_parsers(sub)
     return p

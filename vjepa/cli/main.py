@@ -10,16 +10,15 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from vjepa.cli.bench import add_bench_parser
+from vjepa.cli.data import add_data_parser
 from vjepa.cli.eval import add_eval_parser
 from vjepa.cli.experiment import add_experiment_parser
+from vjepa.cli.extract import add_extract_parser
 from vjepa.cli.finetune import add_finetune_parser
+from vjepa.cli.launch import add_launch_parser
+from vjepa.cli.visualize import add_visualize_parser
 from vjepa.core.errors import VjepaError
-from vjepa.data.check import add_check_parser
-from vjepa.data.frame_cache import add_cache_parser
-from vjepa.tools.bench import add_bench_parser
-from vjepa.tools.extract import add_extract_parser
-from vjepa.tools.launch import add_launch_parser
-from vjepa.tools.visualize import add_visualize_parser
 
 
 def _cmd_pretrain(args: argparse.Namespace) -> int:
@@ -147,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_cmd_demo)
 
-    add_cache_parser(add_check_parser(sub))  # vjepa data check, vjepa data cache
+    add_data_parser(sub)  # vjepa data check, vjepa data cache
     add_eval_parser(sub)
     add_finetune_parser(sub)
     add_experiment_parser(sub)

@@ -1,4 +1,5 @@
-"""``vjepa data check INDEX...``: which files of a dataset decode, what they hold, and how they would be sampled.
+"""Which files of a dataset decode, what they hold, and how they would be sampled (``vjepa data check``,
+:mod:`vjepa.cli.data`).
 
 Each file is opened, its header read, and its first and last frames decoded (seeking, so long videos are cheap):
 a missing, empty, non-video, unreadable or truncated file is unusable. For usable videos the report gives the
@@ -9,7 +10,6 @@ code is 0 when every file is usable, 1 otherwise (2 for a bad argument, from the
 
 from __future__ import annotations
 
-import argparse
 import multiprocessing
 import os
 import sys
@@ -159,33 +159,3 @@ def expand_inputs(inputs: list[str]) -> list[str]:
         else:
             paths.append(item)
     return paths
-
-
-def _cmd_check(args: argparse.Namespace) -> int:
-    if args.frames_per_clip < 1 or args.frame_step < 1 or args.workers < 0 or args.timeout <= 0:
-        raise DataError("--frames-per-clip and --frame-step must be >= 1, --workers >= 0, --timeout > 0")
-    reports = check_files(expand_inputs(args.index), args.frames_per_clip, args.frame_step, args.workers,
-                          progress=not args.no_progress, timeout_s=args.timeout)
-    return print_report(reports)
-
-
-def add_check_parser(subparsers) -> argparse._SubParsersAction:
-    """Register ``data check`` on the top-level subparsers of an ``ArgumentParser``.
-
-    Adds a ``data`` command with its own subcommands (``dest="data_command"``) and ``check`` in it, whose
-    ``func(args)`` returns the exit code.
-
-    Returns:
-        The ``data`` subcommands, for other ``vjepa data ...`` commands.
-    """
-    data = subparsers.add_parser("data", help="inspect and cache video datasets")
-    data_sub = data.add_subparsers(dest="data_command", required=True)
-    p = data_sub.add_parser("check", help="check that every file of an index decodes; exit 1 naming bad files")
-    p.add_argument("index", nargs="+", metavar="INDEX", help="CSV index ('path label' lines), folder, or file")
-    p.add_argument("--frames-per-clip", type=int, default=16, help="frames per clip (default 16)")
-    p.add_argument("--frame-step", type=int, default=4, help="frame step (default 4)")
-    p.add_argument("--workers", type=int, default=0, help="worker processes (default 0: none)")
-    p.add_argument("--timeout", type=float, default=30.0, help="seconds allowed per decode (default 30)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(func=_cmd_check)
-    return data_sub

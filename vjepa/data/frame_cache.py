@@ -22,7 +22,6 @@ decoded again (counted as a miss), never read stale. Storage: ``frames · H · W
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import multiprocessing
@@ -208,32 +207,3 @@ class FrameCache:
         """uint8 ``[len(indices), h, w, 3]``: the cached frames at ``indices`` (in that order)."""
         array = np.load(self.root / "frames" / entry.file, mmap_mode="r")
         return torch.from_numpy(np.ascontiguousarray(array[np.asarray(indices, dtype=np.int64)]))
-
-
-def add_cache_parser(data_subparsers: argparse._SubParsersAction) -> None:
-    """Register ``vjepa data cache`` on the ``data`` subcommands."""
-    p = data_subparsers.add_parser("cache", help="decode every frame of the videos once into a reusable cache")
-    p.add_argument("index", nargs="+", metavar="INDEX", help="CSV index ('path label' lines), folder, or file")
-    p.add_argument("--out", required=True, help="cache folder (reused: videos cached before are kept)")
-    p.add_argument("--short-side", type=int, help="down-scale frames to this short side (smaller and faster, not "
-                   "exact; default: full size, exact)")
-    p.add_argument("--workers", type=int, default=0, help="worker processes (default 0: none)")
-    p.add_argument("--timeout", type=float, default=300.0, help="seconds allowed per decode call (default 300)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(func=_cmd_cache)
-
-
-def _cmd_cache(args: argparse.Namespace) -> int:
-    from vjepa.data.check import expand_inputs
-
-    if (args.short_side is not None and args.short_side < 1) or args.workers < 0 or args.timeout <= 0:
-        raise DataError("--short-side must be >= 1, --workers >= 0 and --timeout > 0")
-    result = build_cache(expand_inputs(args.index), args.out, args.short_side, args.workers, args.timeout,
-                         progress=not args.no_progress)
-    for path, reason in result["failed"].items():
-        reason = reason if reason.startswith(path) else f"{path}: {reason}"
-        print(f"not cached (decoded at load time instead): {reason}")
-    print(f"{args.out}: {result['cached']} video(s) cached, {result['kept']} kept from before, "
-          f"{len(result['failed'])} unreadable; {result['bytes'] / 1e9:.2f} GB. Use it with "
-          f"--set data.frame_cache={args.out} (pretrain) or --frame-cache {args.out} (eval)")
-    return 1 if result["failed"] else 0

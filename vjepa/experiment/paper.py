@@ -40,7 +40,7 @@ def _pin_settings(out: Path, cfg: PaperConfig, configs: dict[str, PretrainConfig
         where = first_difference(old, record)
         if where is not None:
             raise ConfigError(f"{out} holds an experiment with other settings (first difference: {where}); rerun "
-                              "with the same config or use another --out")
+                              "with the same config or use another out_dir")
         return
     text = json.dumps(record, indent=1) + "\n"
     atomic_write(path, lambda p: Path(p).write_text(text))
@@ -109,7 +109,7 @@ def run_paper(cfg: PaperConfig, out_dir: str | Path, *, stop_after: str | None =
               progress: bool = True) -> dict[str, Any] | None:
     """Run (or resume) the experiment into ``out_dir``; returns the results, or None when stopped early."""
     if stop_after is not None and stop_after not in STOP_AFTER:
-        raise ConfigError(f"--stop-after {stop_after!r}: use one of {', '.join(STOP_AFTER)}")
+        raise ConfigError(f"stop_after={stop_after!r}: use one of {', '.join(STOP_AFTER)}")
     out = Path(out_dir)
     configs = method_configs(cfg)  # validated before any work
     base = next(iter(configs.values()))

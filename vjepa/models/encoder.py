@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from vjepa.core.errors import ConfigError
 from vjepa.masks.ops import gather_tokens
 from vjepa.models.layers import Block, Rope, init_weights_, run_block
 from vjepa.models.pos_embed import interpolate_3d, sincos_3d
@@ -154,7 +155,8 @@ class VideoEncoder(nn.Module):
         depth = len(self.blocks)
         wanted = sorted({layer % depth for layer in layers})
         if any(not -depth <= layer < depth for layer in layers):
-            raise ValueError(f"layers {list(layers)} out of range for a {depth}-block encoder")
+            raise ConfigError(f"layers={list(layers)} out of range for a {depth}-block encoder; use block indices "
+                              f"{-depth}..{depth - 1} (negative count from the end)")
         x = self.embed(video)
         rope = self.rope(self.token_grid(video), keep_idx)
         if keep_idx is not None:

@@ -54,18 +54,18 @@ def _check_resumable(ckpt: dict, cfg: PretrainConfig, path: Path) -> None:
         if ckpt["config"].get(section) != current[section]:
             raise CheckpointError(
                 f"{path} was written with a different '{section}' config; resume with the same config or use "
-                "another --out folder"
+                "another out_dir"
             )
     if ckpt["config"].get("objective", "vjepa") != cfg.objective or (
             cfg.objective == "pixel" and ckpt["config"].get("pixel") != current["pixel"]):
         raise CheckpointError(f"{path} was written with another objective or 'pixel' config; resume with the same "
-                              "config or use another --out folder")
+                              "config or use another out_dir")
     # The data position is step x global batch, and the data order follows the seed: both must stay.
     for section, key in (("optim", "batch_size"), ("run", "seed"), ("run", "init")):
         old, new = ckpt["config"].get(section, {}).get(key), current[section][key]
         if old != new:
             raise CheckpointError(f"{path} was written with {section}.{key}={old}, not {new}; resume with the same "
-                                  "value or use another --out folder")
+                                  "value or use another out_dir")
 
 
 def all_finite(state: TrainState) -> bool:

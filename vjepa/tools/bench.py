@@ -1,19 +1,20 @@
-"""``vjepa bench``: pretraining-step, feature-extraction and data-loading throughput of named configurations.
+"""Pretraining-step, feature-extraction and data-loading throughput of named configurations (``vjepa bench``,
+:mod:`vjepa.cli.bench`).
 
 Every figure is measured in this process on random clips (data loading excluded from the step, measured on its
-own from a generated H.264 video). FLOPs are analytic (:mod:`vjepa.tools.flops`, formula printed); MFU divides the
-achieved rate by the matmul peak measured in the same run, in the same precision as the step (bf16 tensors for
-bf16 autocast, fp32 tensors otherwise, with the run's oneDNN routing). Median over the timed repetitions.
+own from a generated H.264 video). Feature extraction runs through the real extraction path
+(:func:`vjepa.tools.embed.embed`, ``dtype="auto"``) and is reported per clip next to the pretraining forward of the
+same clips (target encoder, the train step's precision), with their ratio. FLOPs are analytic
+(:mod:`vjepa.tools.flops`, formula printed); MFU divides the achieved rate by the matmul peak measured in the same
+run, in the same precision as the step (bf16 tensors for bf16 autocast, fp32 tensors otherwise, with the run's
+oneDNN routing). Median over the timed repetitions.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import platform
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from vjepa.masks import MaskGenerator, grid_for
 from vjepa.pretrain.build import build_models, compile_in_place, speed_switches
 from vjepa.pretrain.optim import build_optimizer
 from vjepa.pretrain.step import Batch, TrainState, train_step
+from vjepa.tools.embed import embed
 from vjepa.tools.flops import FORMULA, encoder_forward_flops, train_step_flops
 
 
@@ -54,7 +56,8 @@ PRESETS = {
 DEFAULT = ("tiny112", "small224")
 BASELINE = ("run.dtype=float32", "model.attention=sdpa", "optim.fused=false", "run.compile=false",
             "run.onednn_fp32=false")
-"""``--baseline``: the step with the official implementation's numerics (fp32, PyTorch SDPA, foreach AdamW)."""
+"""``run_bench(baseline=True)``: the step with the official implementation's numerics (fp32, PyTorch SDPA, foreach
+AdamW)."""
 
 
 def machine() -> str:
@@ -114,8 +117,10 @@ def matmul_peak_gflops(dtype: torch.dtype, device: torch.device, sizes: tuple[in
     return best
 
 
-def bench_config(name: str, cfg: PretrainConfig, steps: int, warmup: int, peaks: dict) -> list[dict]:
-    """The training-step and feature-extraction results of one configuration."""
+def bench_config(name: str, cfg: PretrainConfig, steps: int, warmup: int, peaks: dict,
+                 features: bool = True) -> list[dict]:
+    """The results of one configuration: the training step, then (with ``features``) the pretraining forward of
+    the target encoder and the feature extraction of the same clips (:func:`bench_extraction`)."""
     device = resolve_device(cfg.run.device)
     dtype = resolve_dtype(cfg.run.dtype, device)
     precision = str(dtype).split(".")[-1]
@@ -145,27 +150,67 @@ def bench_config(name: str, cfg: PretrainConfig, steps: int, warmup: int, peaks:
     step_flops = statistics.median(flops[warmup:])
     tokens = b * encoder.cfg.num_tokens
 
-    def features() -> None:
+    common = {"precision": precision, "peak_gflops": round(peaks[precision], 1), "batch_size": b,
+              "attention": cfg.model.attention, "compile": cfg.run.compile, "onednn_fp32": cfg.run.onednn_fp32,
+              "fused_adamw": cfg.optim.fused}
+    step = {"name": name, "kind": "train_step", "step_s": round(step_s, 4), "clips_per_s": round(b / step_s, 2),
+            "tokens_per_s": round(tokens / step_s, 1), "gflop_per_step": round(step_flops / 1e9, 2),
+            "achieved_gflops": round(step_flops / step_s / 1e9, 1),
+            "mfu": round(step_flops / step_s / 1e9 / peaks[precision], 4), "peak_mem_gb": round(step_mem, 3),
+            **common}
+    if not features:
+        return [step]
+
+    def forward() -> None:  # the target-encoder forward of the train step, at its precision
         with torch.no_grad(), autocast(device, dtype):
             target(video)
 
     reset_peak_memory(device)
-    feat_s = timed(features, steps, warmup, device)
+    feat_s = timed(forward, steps, warmup, device)
+    feat_mem = peak_memory_gb(device)
     feat_flops = b * encoder_forward_flops(encoder.cfg, encoder.cfg.num_tokens)
-    common = {"precision": precision, "peak_gflops": round(peaks[precision], 1), "batch_size": b,
-              "attention": cfg.model.attention, "compile": cfg.run.compile, "onednn_fp32": cfg.run.onednn_fp32,
-              "fused_adamw": cfg.optim.fused}
+    extract = bench_extraction(f"{name}:extract", target, video, steps, warmup, feat_flops, peaks,
+                               forward=(feat_s / b, precision))
     return [
-        {"name": name, "kind": "train_step", "step_s": round(step_s, 4), "clips_per_s": round(b / step_s, 2),
-         "tokens_per_s": round(tokens / step_s, 1), "gflop_per_step": round(step_flops / 1e9, 2),
-         "achieved_gflops": round(step_flops / step_s / 1e9, 1),
-         "mfu": round(step_flops / step_s / 1e9 / peaks[precision], 4), "peak_mem_gb": round(step_mem, 3), **common},
+        step,
         {"name": f"{name}:features", "kind": "features", "step_s": round(feat_s, 4),
          "clips_per_s": round(b / feat_s, 2), "tokens_per_s": round(tokens / feat_s, 1),
          "gflop_per_step": round(feat_flops / 1e9, 2), "achieved_gflops": round(feat_flops / feat_s / 1e9, 1),
-         "mfu": round(feat_flops / feat_s / 1e9 / peaks[precision], 4), "peak_mem_gb": round(peak_memory_gb(device), 3),
-         **common},
+         "mfu": round(feat_flops / feat_s / 1e9 / peaks[precision], 4), "peak_mem_gb": round(feat_mem, 3),
+         "s_per_clip": round(feat_s / b, 6), **common},
+        extract,
     ]
+
+
+def bench_extraction(name: str, encoder: torch.nn.Module, video: torch.Tensor, steps: int, warmup: int,
+                     flops: float, peaks: dict, forward: tuple[float, str]) -> dict:
+    """Feature extraction of the clips of ``video`` (B, 3, T, S, S) through the real extraction path
+    (:func:`vjepa.tools.embed.embed`, as ``model.embed`` and ``vjepa extract``): each clip as uint8 frames, one
+    embed call per clip (resize and centre crop, normalise, one window, ``dtype="auto"``, mean pooling). ``flops``
+    is the forward's for the B clips; the MFU is given when the matmul peak of the extraction precision was
+    measured in this run. ``forward``: seconds per clip and precision of the pretraining forward of the same clips,
+    reported next to the extraction with the ratio ``extract_vs_forward`` (extraction / forward, per clip)."""
+    b, _, t, size, _ = video.shape
+    low, high = video.amin(), video.amax()
+    frames = ((video - low) / (high - low).clamp_min(1e-12) * 255).round().to(torch.uint8)
+    frames = frames.permute(0, 2, 3, 4, 1).cpu()  # (B, T, S, S, 3): the same clips, as decoded frames
+    device = next(encoder.parameters()).device
+    precision = str(resolve_dtype("auto", device)).split(".")[-1]
+
+    def extract() -> None:
+        for clip in frames:
+            embed(encoder, clip, window=t, size=size, batch_size=1, dtype="auto")
+
+    reset_peak_memory(device)
+    seconds = timed(extract, steps, warmup, device)
+    peak = peaks.get(precision)
+    return {"name": name, "kind": "extract", "precision": precision, "step_s": round(seconds, 4),
+            "clips_per_s": round(b / seconds, 2), "s_per_clip": round(seconds / b, 6),
+            "forward_s_per_clip": round(forward[0], 6), "forward_precision": forward[1],
+            "extract_vs_forward": round(seconds / b / forward[0], 2), "gflop_per_step": round(flops / 1e9, 2),
+            "achieved_gflops": round(flops / seconds / 1e9, 1), "peak_gflops": None if peak is None else round(peak, 1),
+            "mfu": None if peak is None else round(flops / seconds / 1e9 / peak, 4),
+            "peak_mem_gb": round(peak_memory_gb(device), 3), "batch_size": b}
 
 
 def bench_data(name: str, cfg: PretrainConfig, side: int, clips: int, folder: Path) -> list[dict]:
@@ -227,7 +272,7 @@ def run_bench(names: list[str], overrides: list[str], steps: int, warmup: int, d
                 results = bench_config(name, cfg, steps, warmup, peaks)
             if baseline:
                 base_cfg = load_config(preset.base, [*preset.overrides, *overrides, *BASELINE])
-                base = bench_config(f"{name}:fp32_baseline", base_cfg, steps, warmup, peaks)[0]
+                base = bench_config(f"{name}:fp32_baseline", base_cfg, steps, warmup, peaks, features=False)[0]
                 results[0]["speedup_vs_fp32_baseline"] = round(base["step_s"] / results[0]["step_s"], 2)
                 results.insert(1, base)
             if data:
@@ -239,6 +284,11 @@ def run_bench(names: list[str], overrides: list[str], steps: int, warmup: int, d
 
 
 def _row(r: dict) -> str:
+    if r["kind"] == "extract":
+        return (f"{r['name']:<20} {r['precision']:<9} embed {r['s_per_clip'] * 1e3:>9.2f} ms/clip vs pretraining "
+                f"forward {r['forward_s_per_clip'] * 1e3:.2f} ms/clip ({r['forward_precision']}): "
+                f"{r['extract_vs_forward']:.2f}x  {r['clips_per_s']:>8.2f} clips/s {r['achieved_gflops']:>7.1f} GFLOP/s"
+                f"  peak mem {r['peak_mem_gb']:.2f} GB")
     if r["kind"].startswith("data"):
         return (f"{r['name']:<20} {r['precision']:<16} {r['step_s'] * 1e3:>9.2f} ms/clip {r['clips_per_s']:>8.1f} "
                 f"clips/s per worker ({r['video']})")
@@ -246,31 +296,3 @@ def _row(r: dict) -> str:
     return (f"{r['name']:<20} {r['precision']:<9} step {r['step_s']:>8.3f} s {r['clips_per_s']:>8.2f} clips/s "
             f"{r['tokens_per_s']:>9.0f} tok/s {r['gflop_per_step']:>8.2f} GFLOP {r['achieved_gflops']:>7.1f} GFLOP/s"
             f" / peak {r['peak_gflops']:.0f} = MFU {r['mfu']:.2f}  peak mem {r['peak_mem_gb']:.2f} GB{speedup}")
-
-
-def add_bench_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("bench", help="measure step, feature-extraction and data-loading throughput and MFU")
-    p.add_argument("configs", nargs="*", default=list(DEFAULT), metavar="CONFIG",
-                   help=f"bench configurations: {', '.join(PRESETS)} (default: {' '.join(DEFAULT)})")
-    p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
-    p.add_argument("--steps", type=int, default=5, help="timed repetitions (median reported)")
-    p.add_argument("--warmup", type=int, default=2, help="untimed repetitions first")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="config override, e.g. run.dtype=float32, run.compile=true, model.attention=sdpa")
-    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice, one per core)")
-    p.add_argument("--no-data", action="store_true", help="skip the data-loading measurement")
-    p.add_argument("--baseline", action="store_true",
-                   help="also time each step as the official code computes it (fp32, SDPA, foreach AdamW)")
-    p.set_defaults(func=_cmd_bench)
-
-
-def _cmd_bench(args: argparse.Namespace) -> int:
-    if args.steps < 1 or args.warmup < 0 or (args.threads is not None and args.threads < 1):
-        raise ConfigError(f"--steps {args.steps} and --threads must be >= 1, --warmup {args.warmup} >= 0")
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    doc = run_bench(args.configs, args.set, args.steps, args.warmup, data=not args.no_data, baseline=args.baseline)
-    if args.json:
-        Path(args.json).write_text(json.dumps(doc, indent=1) + "\n")
-        print(f"wrote {args.json}", file=sys.stderr)
-    return 0

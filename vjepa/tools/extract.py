@@ -1,4 +1,4 @@
-"""``vjepa extract INPUT... --checkpoint CKPT --out FILE``: embeddings of many videos into one file.
+"""Embeddings of many videos into one file (``vjepa extract``, :mod:`vjepa.cli.extract`).
 
 Inputs are video or image files, folders (every media file below them, recursively) and CSV lists (``path label``
 lines; the label is ignored). Each video becomes one entry, named by its **key**:
@@ -7,7 +7,7 @@ lines; the label is ignored). Each video becomes one entry, named by its **key**
 * a file found in a folder: its path relative to that folder (``clips/`` + ``x/y.mp4`` → ``x/y.mp4``);
 * a CSV row: its path relative to the CSV's folder (rows pointing outside it keep their absolute path).
 
-Outputs, by ``--out``:
+Outputs, by ``out``:
 
 * ``FILE.safetensors``: one tensor per key (shapes as :class:`vjepa.tools.embed.Embedding`), plus JSON metadata
   ``vjepa_extract`` (settings) and ``videos`` (per key: source path, fps, grid, window frame ranges).
@@ -21,10 +21,8 @@ videos, so an interrupted run keeps what it finished.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import sys
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -100,7 +98,7 @@ class _Store:
         meta = self._read_existing()
         if meta is not None and json.loads(meta.get("vjepa_extract", "{}")) != settings:
             raise ConfigError(f"{self.path} was extracted with other settings ({meta.get('vjepa_extract')}); "
-                              "resume with the same options, or choose another --out")
+                              "resume with the same options, or choose another out path")
 
     def _read_existing(self) -> dict[str, str] | None:
         if self.single and self.path.exists():
@@ -110,9 +108,9 @@ class _Store:
                     self.tensors = {k: f.get_tensor(k) for k in f.keys()}
             except (SafetensorError, OSError, ValueError) as e:
                 raise ConfigError(f"{self.path}: exists and is not a readable safetensors file ({e}); "
-                                  "choose another --out") from None
+                                  "choose another out path") from None
             if meta.get("format") != FORMAT:
-                raise ConfigError(f"{self.path}: exists and is not a vjepa extract file; choose another --out")
+                raise ConfigError(f"{self.path}: exists and is not a vjepa extract file; choose another out path")
             self.videos = json.loads(meta.get("videos", "{}"))
             return meta
         index = self.path / "extract.json"
@@ -156,7 +154,7 @@ def run_extract(inputs: list[str], checkpoint: str, out: str, *, arch: str | Non
 
     videos = collect_inputs(inputs)  # checked before the (possibly large) checkpoint is read
     if storage not in STORAGE:
-        raise ConfigError(f"--storage {storage!r}: use one of {', '.join(STORAGE)}")
+        raise ConfigError(f"storage={storage!r}: use one of {', '.join(STORAGE)}")
     model = vjepa.load(checkpoint, arch=arch, key=key, probe=probe, num_frames=pretrain_frames,
                        img_size=pretrain_img_size, device=device)
     settings = {"checkpoint": os.path.abspath(checkpoint), "key": model.config["key"], "arch": arch,
@@ -178,56 +176,3 @@ def run_extract(inputs: list[str], checkpoint: str, out: str, *, arch: str | Non
     finally:  # also on Ctrl-C: keep what was finished
         store.flush()
     return {"extracted": store.new, "already_done": len(videos) - len(todo), "failed": failed, "out": str(out)}
-
-
-def _cmd_extract(args: argparse.Namespace) -> int:
-    layers = None
-    if args.layers:
-        try:
-            layers = [int(x) for x in args.layers.split(",")]
-        except ValueError:
-            raise ConfigError(f"--layers {args.layers!r}: give comma-separated block indices, e.g. -1 or 11,23"
-                              ) from None
-    result = run_extract(
-        args.inputs, args.checkpoint, args.out, arch=args.arch, key=args.key, probe=args.probe,
-        pretrain_frames=args.pretrain_frames, pretrain_img_size=args.pretrain_img_size, storage=args.storage,
-        progress=not args.no_progress, device=args.device, pool=args.pool, layers=layers, window=args.window,
-        stride=args.stride, fps=args.fps, size=args.size, resize=args.resize, batch_size=args.batch_size,
-        dtype=args.dtype)
-    print(f"{result['extracted']} extracted, {result['already_done']} already in {result['out']}, "
-          f"{len(result['failed'])} unreadable")
-    for reason in result["failed"].values():
-        print(f"  unreadable: {reason}", file=sys.stderr)
-    return 1 if result["failed"] else 0
-
-
-def add_extract_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Register ``extract`` on a ``parser.add_subparsers()`` object; returns the sub-parser."""
-    p = subparsers.add_parser(
-        "extract", help="embed videos, images, folders or CSV lists into one safetensors file (resumable)",
-        description="Embeddings of every input video with a frozen encoder, in sliding windows. Entries are named by "
-                    "the file's path (relative to its folder or CSV); see docs/features.md.")
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="video/image files, folders, or CSV lists")
-    p.add_argument("--checkpoint", required=True, metavar="CKPT",
-                   help="export folder, training checkpoint, official .pth.tar (with --arch) or Hugging Face folder")
-    p.add_argument("--out", required=True, help="FILE.safetensors, or a folder for one .npy per video")
-    p.add_argument("--arch", help="size of an official checkpoint (vit_large, vjepa2_vit_large, ...)")
-    p.add_argument("--key", default="target_encoder", choices=("target_encoder", "encoder"))
-    p.add_argument("--probe", help="attentive probe for --pool attentive (vjepa eval probe/ or official .pth.tar)")
-    p.add_argument("--pretrain-frames", type=int, default=16, help="official V-JEPA 1 files: pretraining frames")
-    p.add_argument("--pretrain-img-size", type=int, default=224, help="official V-JEPA 1 files: pretraining size")
-    p.add_argument("--window", type=int, help="frames per window (default: the model's pretraining frames)")
-    p.add_argument("--stride", type=int, help="frames between window starts (default: the window, no overlap)")
-    p.add_argument("--pool", default="mean", choices=("mean", "attentive", "none"))
-    p.add_argument("--layers", help="comma-separated block indices (default: the encoder output)")
-    p.add_argument("--fps", type=float, help="resample videos to this frame rate first")
-    p.add_argument("--size", type=int, help="pixel size (default: the model's)")
-    p.add_argument("--resize", default="crop", choices=("crop", "full"),
-                   help="crop: official centre crop; full: whole frame, non-square grid")
-    p.add_argument("--batch-size", type=int, default=4, help="windows per forward pass")
-    p.add_argument("--storage", default="float32", choices=sorted(STORAGE), help="stored precision")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--dtype", default="auto", choices=("auto", "float32", "bfloat16"))
-    p.add_argument("--no-progress", action="store_true")
-    p.set_defaults(func=_cmd_extract)
-    return p

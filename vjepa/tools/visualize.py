@@ -1,4 +1,4 @@
-"""``vjepa visualize``: pictures of what the model sees, from a real clip.
+"""Pictures of what the model sees, from a real clip (``vjepa visualize``, :mod:`vjepa.cli.visualize`).
 
 * ``masks``: the multi-block 3-D masks of pretraining over the frames of a clip: one row per mask
   configuration, target tubelets tinted (the predictor must fill them in), context tubelets as they are.
@@ -12,7 +12,6 @@ frame, the same panels side by side (``rows`` panels wide, one panel high). File
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +86,7 @@ def save_rows(rows: list[torch.Tensor], out: str, tubelet: int, fps: float = 4.0
     (width, height) of the picture."""
     suffix = Path(out).suffix.lower()
     if suffix not in (".png", ".gif"):
-        raise ConfigError(f"--out {out}: give a .png or .gif file")
+        raise ConfigError(f"out={out}: give a .png or .gif file")
     T, S = rows[0].shape[0], rows[0].shape[1]
     if suffix == ".png":
         cols = list(range(0, T, tubelet))
@@ -114,8 +113,8 @@ def visualize_masks(video: str, out: str, *, frames: int = 16, frame_step: int =
                     patch_size: int = 16, tubelet_size: int = 2, seed: int = 0, start: int = 0) -> tuple[int, int]:
     """Mask preview of the official two configurations (8 small blocks, 2 large blocks) over a real clip."""
     if frames % tubelet_size or size % patch_size:
-        raise ConfigError(f"--frames {frames} must be a multiple of --tubelet-size {tubelet_size} and --size {size} "
-                          f"of --patch-size {patch_size}")
+        raise ConfigError(f"frames={frames} must be a multiple of tubelet_size={tubelet_size} and size={size} "
+                          f"of patch_size={patch_size}; change one of them")
     clip = read_clip(video, frames, frame_step, size, start)
     return save_rows([clip, *mask_overlays(clip, VITL16_MASKS, patch_size, tubelet_size, seed)], out, tubelet_size)
 
@@ -126,54 +125,14 @@ def visualize_pca(video: str, out: str, checkpoint: str, *, frames: int | None =
     import vjepa
 
     if Path(out).suffix.lower() not in (".png", ".gif"):  # checked before the model is loaded
-        raise ConfigError(f"--out {out}: give a .png or .gif file")
+        raise ConfigError(f"out={out}: give a .png or .gif file")
     model = vjepa.load(checkpoint, **load_kwargs)
     cfg = model.encoder.cfg
     frames, size = frames or cfg.num_frames, size or cfg.img_size
     if frames % cfg.tubelet_size or size % cfg.patch_size:
-        raise ConfigError(f"--frames {frames} must be a multiple of the tubelet size {cfg.tubelet_size} and --size "
-                          f"{size} of the patch size {cfg.patch_size}")
+        raise ConfigError(f"frames={frames} must be a multiple of the model's tubelet size {cfg.tubelet_size} and "
+                          f"size={size} of its patch size {cfg.patch_size}; change frames or size")
     clip = read_clip(video, frames, frame_step, size, start)
     tokens = model.embed(clip, window=frames, pool="none", size=size, dtype="float32").features[0]  # (T', H', W', D)
     maps = pca_maps(tokens, size).repeat_interleave(cfg.tubelet_size, 0)  # (T, S, S, 3)
     return save_rows([clip, maps], out, cfg.tubelet_size)
-
-
-def _cmd_visualize(args: argparse.Namespace) -> int:
-    if args.kind == "masks":
-        size = visualize_masks(args.video, args.out, frames=args.frames or 16, frame_step=args.frame_step,
-                               size=args.size or 224, patch_size=args.patch_size, tubelet_size=args.tubelet_size,
-                               seed=args.seed, start=args.start)
-    else:
-        size = visualize_pca(args.video, args.out, args.checkpoint, frames=args.frames, frame_step=args.frame_step,
-                             size=args.size, start=args.start, arch=args.arch, key=args.key,
-                             num_frames=args.pretrain_frames, img_size=args.pretrain_img_size)
-    print(f"wrote {args.out} ({size[0]}x{size[1]})")
-    return 0
-
-
-def add_visualize_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Register ``visualize`` on a ``parser.add_subparsers()`` object; returns the sub-parser."""
-    p = subparsers.add_parser("visualize", help="mask previews and PCA feature maps of a real clip (PNG or GIF)")
-    kinds = p.add_subparsers(dest="kind", required=True)
-    for kind, text in (("masks", "context vs target tubelets of the pretraining masks over the frames"),
-                       ("pca", "first three principal components of the patch features, as colours")):
-        k = kinds.add_parser(kind, help=text)
-        k.add_argument("video", help="a video file")
-        k.add_argument("--out", required=True, help="FILE.png (grid of tubelets) or FILE.gif (animation)")
-        k.add_argument("--frames", type=int, help="clip length (default: 16; pca: the model's pretraining frames)")
-        k.add_argument("--frame-step", type=int, default=4, help="frames between clip frames (default 4)")
-        k.add_argument("--start", type=int, default=0, help="first frame of the clip")
-        k.add_argument("--size", type=int, help="crop size in pixels (default: 224; pca: the model's)")
-        if kind == "masks":
-            k.add_argument("--patch-size", type=int, default=16)
-            k.add_argument("--tubelet-size", type=int, default=2)
-            k.add_argument("--seed", type=int, default=0, help="mask draw")
-        else:
-            k.add_argument("--checkpoint", required=True, metavar="CKPT", help="any format vjepa.load reads")
-            k.add_argument("--arch", help="size of an official checkpoint")
-            k.add_argument("--key", default="target_encoder", choices=("target_encoder", "encoder"))
-            k.add_argument("--pretrain-frames", type=int, default=16)
-            k.add_argument("--pretrain-img-size", type=int, default=224)
-        k.set_defaults(func=_cmd_visualize)
-    return p
