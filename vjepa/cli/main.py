@@ -13,6 +13,7 @@ from pathlib import Path
 from vjepa.cli.eval import add_eval_parser
 from vjepa.cli.experiment import add_experiment_parser
 from vjepa.cli.finetune import add_finetune_parser
+from vjepa.core import formats
 from vjepa.core.errors import VjepaError
 from vjepa.data.check import add_check_parser
 from vjepa.data.frame_cache import add_cache_parser
@@ -76,7 +77,7 @@ def _cmd_convert(args: argparse.Namespace) -> int:
         **overrides,
     )
     modules = {"encoder": loaded.encoder, "target_encoder": loaded.target_encoder, "predictor": loaded.predictor}
-    config = {"format": "vjepa-export/1", "source": str(args.checkpoint), "arch": args.arch,
+    config = {"format": formats.EXPORT, "source": str(args.checkpoint), "arch": args.arch,
               "encoder": asdict(loaded.encoder.cfg), "predictor": asdict(loaded.predictor.cfg), "meta": loaded.meta}
     if args.probe:
         probe = load_official_probe(args.probe, num_heads=loaded.encoder.cfg.num_heads)
@@ -95,7 +96,7 @@ def _cmd_convert_hf(args: argparse.Namespace) -> int:
     from vjepa.weights.io import save_modules
 
     loaded = load_hf(args.hf_dir)
-    config = {"format": "vjepa-export/1", "source": str(args.hf_dir), "arch": "hf-vjepa2",
+    config = {"format": formats.EXPORT, "source": str(args.hf_dir), "arch": "hf-vjepa2",
               "encoder": asdict(loaded.encoder.cfg), "predictor": asdict(loaded.predictor.cfg)}
     out = save_modules(args.out_dir, {"encoder": loaded.encoder, "predictor": loaded.predictor}, config)
     print(f"converted {args.hf_dir} -> {out}/model.safetensors, {out}/config.json")
