@@ -41,7 +41,7 @@ def test_labels_follow_the_rendered_trajectory(scripts):
 def test_diagnostics_table_has_random_init_and_the_checkpoint(scripts, capsys):
     diagnostics, _ = scripts
     assert diagnostics.main(["none", "--train", "8", "--val", "8", "--size", "32"]) == 2  # 'none' needs an arch
-    assert "needs --arch" in capsys.readouterr().err
+    assert "needs an arch" in capsys.readouterr().err
 
 
 def test_diagnostics_on_an_export(scripts, capsys, tmp_path):
