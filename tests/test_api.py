@@ -140,7 +140,7 @@ def test_load_export_with_predictor_and_probe(tmp_path):
                  {"format": "vjepa-export/1", "encoder": asdict(loaded.encoder.cfg),
                   "predictor": asdict(loaded.predictor.cfg), "probe": asdict(probe.cfg)})
     model = vjepa.load(tmp_path / "exp")
-    assert model.config["format"] == "vjepa-export" and model.predictor is not None and model.probe is not None
+    assert model.config["format"] == "vjepa-export/1" and model.predictor is not None and model.probe is not None
     assert not model.training and not any(p.requires_grad for p in model.parameters())
     clip = torch.randint(0, 256, (8, 64, 64, 3), dtype=torch.uint8)
     emb = model.embed(clip, pool="attentive", dtype="float32")
@@ -158,7 +158,7 @@ def test_load_official_needs_the_right_arch(tmp_path):
     assert model.config["format"] == "official" and model.predictor is not None and model.probe is not None
     with pytest.raises(ConfigError, match="does not record its size"):
         vjepa.load(ref.checkpoint)
-    with pytest.raises(CheckpointError, match="--arch vit_huge is width 1280") as e:
+    with pytest.raises(CheckpointError, match="arch='vit_huge' is width 1280") as e:
         vjepa.load(ref.checkpoint, arch="vit_huge")
     assert "\n" not in str(e.value)
 

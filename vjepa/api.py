@@ -12,22 +12,25 @@ off and its provenance in ``model.config``:
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from vjepa.core.errors import CheckpointError, ConfigError
+from vjepa.core import formats
+from vjepa.core.errors import ConfigError
 from vjepa.core.runtime import resolve_dtype
 from vjepa.models.encoder import VideoEncoder
-from vjepa.models.predictor import Predictor, PredictorConfig
-from vjepa.models.probe import AttentiveClassifier, ProbeConfig
+from vjepa.models.predictor import Predictor
+from vjepa.models.probe import AttentiveClassifier
 from vjepa.tools.embed import Embedding, embed
-from vjepa.weights.io import load_state_strict, load_tensors
+
+FORMATS = {"export": formats.EXPORT, "train-checkpoint": formats.TRAIN_CHECKPOINT,
+           "finetune-export": formats.FINETUNE_EXPORT, "finetune-checkpoint": formats.FINETUNE_CHECKPOINT,
+           "official-pretrain": "official", "hf-vjepa2": "hf-vjepa2"}
+"""``model.config["format"]`` of each source kind (:mod:`vjepa.weights.detect`)."""
 
 
 class VJEPAModel(nn.Module):
@@ -86,35 +89,11 @@ def estimate_memory(encoder: VideoEncoder, batch_size: int = 4, frames: int | No
             "tokens_per_window": n}
 
 
-def _export_extras(folder: Path) -> tuple[Predictor | None, AttentiveClassifier | None]:
-    """The predictor and probe stored next to the encoder in our export folder, when present."""
-    config = json.loads((folder / "config.json").read_text())
-    tensors = load_tensors(folder / "model.safetensors")
-    out: list[nn.Module | None] = []
-    for name, build in (("predictor", lambda c: Predictor(PredictorConfig(**{**c, "grid": tuple(c["grid"])}))),
-                        ("probe", lambda c: AttentiveClassifier(ProbeConfig(**c)))):
-        state = {k[len(name) + 1:]: v for k, v in tensors.items() if k.startswith(name + ".")}
-        cfg = config.get(name)
-        if not state or not isinstance(cfg, dict):
-            out.append(None)
-            continue
-        module = build(cfg)
-        load_state_strict(module, state, f"{folder / 'model.safetensors'} [{name}]")
-        out.append(module)
-    return out[0], out[1]  # type: ignore[return-value]
-
-
 def load_probe(path: str | os.PathLike, num_heads: int) -> AttentiveClassifier:
     """An attentive probe: a ``vjepa eval`` ``probe/`` folder or an official probe ``.pth.tar``."""
-    from vjepa.weights.official import load_official_probe
+    from vjepa.weights.load import load_probe as read_probe
 
-    path = Path(path)
-    if path.is_dir():
-        _, probe = _export_extras(path)
-        if probe is None:
-            raise CheckpointError(f"{path}: no probe weights (expected a vjepa eval probe/ folder)")
-        return probe
-    return load_official_probe(path, num_heads=num_heads)
+    return read_probe(path, num_heads)
 
 
 def load(path: str | os.PathLike, *, arch: str | None = None, key: str = "target_encoder",
@@ -134,37 +113,17 @@ def load(path: str | os.PathLike, *, arch: str | None = None, key: str = "target
         ConfigError: a missing or wrong ``arch``, a bad key, an HF config that disagrees with its weights.
         CheckpointError: unreadable files, unknown formats, weights that do not fit.
     """
-    from vjepa.eval.checkpoints import _peek, load_frozen_encoder
-    from vjepa.pretrain.checkpoint import FORMAT as TRAIN_FORMAT
-    from vjepa.weights.hf import is_hf_folder, load_hf
-    from vjepa.weights.official import load_official_pretrain
+    from vjepa.weights.detect import detect
+    from vjepa.weights.load import load_parts
 
-    path = Path(path)
-    if path.name == "model.safetensors":
-        path = path.parent
-    config: dict[str, Any] = {"source": str(path), "key": key, "arch": arch}
-    predictor = probe_module = None
-    if is_hf_folder(path):
-        if arch is not None:
-            raise ConfigError(f"{path} is a Hugging Face VJEPA2 folder, whose config.json gives the size; drop arch")
-        loaded = load_hf(path)
-        encoder, predictor = loaded.encoder, loaded.predictor
-        config.update(format="hf-vjepa2", key="encoder")  # HF ports hold one encoder
-    elif path.is_file() and _is_official(_peek(path), TRAIN_FORMAT):
-        if key not in ("encoder", "target_encoder"):
-            raise ConfigError(f"key {key!r}: use target_encoder or encoder")
-        if arch is None:
-            raise ConfigError(f"{path} is an official V-JEPA checkpoint, which does not record its size: pass arch "
-                              "(vit_large, ... for V-JEPA 1; vjepa2_vit_large, ... for V-JEPA 2; `vjepa models`)")
-        official = load_official_pretrain(path, arch, num_frames=num_frames, img_size=img_size, **arch_overrides)
-        encoder, predictor = getattr(official, key), official.predictor
-        config.update(format="official", meta=official.meta)
-    else:
-        encoder = load_frozen_encoder(path, key=key, arch=arch, num_frames=num_frames, img_size=img_size,
-                                      **arch_overrides)
-        config["format"] = "vjepa-export" if path.is_dir() else "vjepa-train-checkpoint"
-        if path.is_dir():
-            predictor, probe_module = _export_extras(path)
+    source = detect(path)
+    loaded = load_parts(source, ("encoder", "predictor", "probe"), key=key, arch=arch, num_frames=num_frames,
+                        img_size=img_size, **arch_overrides)
+    encoder, predictor, probe_module = loaded.encoder, loaded.predictor, loaded.probe
+    config: dict[str, Any] = {"source": str(source.path), "key": loaded.key if source.kind == "hf-vjepa2" else key,
+                              "arch": arch, "format": FORMATS.get(source.kind, source.kind)}
+    if source.kind == "official-pretrain":
+        config["meta"] = loaded.meta
     if probe is not None:
         probe_module = load_probe(probe, encoder.cfg.num_heads)
         config["probe_source"] = str(probe)
@@ -173,8 +132,3 @@ def load(path: str | os.PathLike, *, arch: str | None = None, key: str = "target
     model = VJEPAModel(encoder, predictor, probe_module, config).to(device).eval()
     model.requires_grad_(False)  # inference only: no autograd bookkeeping, no autocast weight-cast cache
     return model
-
-
-def _is_official(ckpt: Any, train_format: str) -> bool:
-    return isinstance(ckpt, dict) and ckpt.get("format") != train_format and \
-        {"encoder", "target_encoder", "predictor"} <= set(ckpt)

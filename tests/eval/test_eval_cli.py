@@ -73,10 +73,10 @@ def test_image_folders_lowshot(data, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("extra, match", [
-    (["--checkpoint", str(OFFICIAL_CKPT)], r"official V-JEPA checkpoint.*pass --arch"),
+    (["--checkpoint", str(OFFICIAL_CKPT)], r"official V-JEPA checkpoint.*pass arch="),
     (["--checkpoint", "none", "--train-dir", "d"], r"--train-csv and --train-dir are both given"),
     (["--checkpoint", "none", "--val-csv", "", "--val-dir", "d"], r"give the data as one pair"),
-    (["--checkpoint", "none"], r"--checkpoint none \(random init\) needs --arch"),
+    (["--checkpoint", "none"], r"checkpoint 'none' \(random init\) needs an arch"),
     (["--checkpoint", "no/such.pt", "--segments", "0"], r"--segments 0 must be >= 1"),
     (["--checkpoint", "no/such.pt"], r"no/such\.pt: no such checkpoint"),
 ])
@@ -109,7 +109,7 @@ def test_checkpoint_forms(data, tmp_path):
     official = load_frozen_encoder(OFFICIAL_CKPT, arch="custom", embed_dim=72, depth=2, num_heads=3,
                                    num_frames=8, img_size=64)
     assert official.cfg.embed_dim == 72 and not official.training
-    with pytest.raises(CheckpointError, match="width-72, depth-2 encoder but --arch vit_tiny"):
+    with pytest.raises(CheckpointError, match="width-72, depth-2 encoder but arch='vit_tiny'"):
         load_frozen_encoder(OFFICIAL_CKPT, arch="vit_tiny", num_frames=8, img_size=64)
 
     torch.save({"weights": torch.zeros(1)}, tmp_path / "other.pt")

@@ -32,7 +32,7 @@ def test_labels_follow_the_rendered_trajectory():
 def test_probes_of_a_random_init_checkpoint_need_an_arch(capsys):
     assert main(["experiment", "motion-probes", "none", "--train", "8", "--val", "8", "--size", "32"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and "needs --arch" in err and len(err.strip().splitlines()) == 1
+    assert err.startswith("error: ") and "needs an arch" in err and len(err.strip().splitlines()) == 1
 
 
 def test_probes_table_has_random_init_and_the_checkpoint(capsys, tmp_path):

@@ -97,7 +97,7 @@ def test_bad_checkpoint_is_one_line_and_writes_nothing(clips, tmp_path, capsys):
     assert main(["extract", str(clips), "--checkpoint", str(ref.checkpoint), "--arch", "vit_large",
                  "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and "--arch vit_large" in err and len(err.strip().splitlines()) == 1
+    assert err.startswith("error: ") and "arch='vit_large'" in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
 
 

@@ -46,12 +46,12 @@ def test_shape_mismatch_is_listed(tmp_path):
 
 
 def test_wrong_arch_says_what_was_found():
-    with pytest.raises(CheckpointError, match="width-72, depth-2 encoder but --arch vit_large"):
+    with pytest.raises(CheckpointError, match="width-72, depth-2 encoder but arch='vit_large'"):
         load_official_pretrain(REF.checkpoint, "vit_large", num_frames=8, img_size=64)
 
 
 def test_wrong_input_size_is_explained():
-    with pytest.raises(CheckpointError, match="pass the pretraining --num-frames and --img-size"):
+    with pytest.raises(CheckpointError, match="pass the pretraining num_frames and img_size"):
         load_official_pretrain(REF.checkpoint, **kwargs(num_frames=16))
 
 

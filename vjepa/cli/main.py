@@ -18,6 +18,7 @@ from vjepa.cli.extract import add_extract_parser
 from vjepa.cli.finetune import add_finetune_parser
 from vjepa.cli.launch import add_launch_parser
 from vjepa.cli.visualize import add_visualize_parser
+from vjepa.core import formats
 from vjepa.core.errors import VjepaError
 
 
@@ -75,7 +76,7 @@ def _cmd_convert(args: argparse.Namespace) -> int:
         **overrides,
     )
     modules = {"encoder": loaded.encoder, "target_encoder": loaded.target_encoder, "predictor": loaded.predictor}
-    config = {"format": "vjepa-export/1", "source": str(args.checkpoint), "arch": args.arch,
+    config = {"format": formats.EXPORT, "source": str(args.checkpoint), "arch": args.arch,
               "encoder": asdict(loaded.encoder.cfg), "predictor": asdict(loaded.predictor.cfg), "meta": loaded.meta}
     if args.probe:
         probe = load_official_probe(args.probe, num_heads=loaded.encoder.cfg.num_heads)
@@ -94,7 +95,7 @@ def _cmd_convert_hf(args: argparse.Namespace) -> int:
     from vjepa.weights.io import save_modules
 
     loaded = load_hf(args.hf_dir)
-    config = {"format": "vjepa-export/1", "source": str(args.hf_dir), "arch": "hf-vjepa2",
+    config = {"format": formats.EXPORT, "source": str(args.hf_dir), "arch": "hf-vjepa2",
               "encoder": asdict(loaded.encoder.cfg), "predictor": asdict(loaded.predictor.cfg)}
     out = save_modules(args.out_dir, {"encoder": loaded.encoder, "predictor": loaded.predictor}, config)
     print(f"converted {args.hf_dir} -> {out}/model.safetensors, {out}/config.json")

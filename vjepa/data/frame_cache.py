@@ -34,13 +34,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from vjepa.core import formats
 from vjepa.core.errors import DataError
 from vjepa.core.io import atomic_write
 from vjepa.core.progress import progress_bar
 from vjepa.data.decode import VideoInfo, decode_frames, probe_video
 from vjepa.data.index import is_image
 
-FORMAT = "vjepa-frame-cache/1"
+FORMAT = formats.FRAME_CACHE
 _CHUNK_BYTES = 256 << 20  # decoded frames held at once while building (before down-scaling)
 
 

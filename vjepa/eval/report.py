@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from vjepa.core import formats
 from vjepa.core.io import atomic_write
 from vjepa.eval.metrics import confusion_matrix, per_class_accuracy, plot_confusion
 from vjepa.eval.probe_train import ProbeResult
@@ -82,6 +83,6 @@ def write_eval_outputs(out_dir: str | os.PathLike, result: ProbeResult, settings
     }
     text = json.dumps(json_safe(metrics), indent=1) + "\n"
     atomic_write(out_dir / "metrics.json", lambda p: Path(p).write_text(text))
-    save_modules(out_dir / "probe", {"probe": result.probe}, json_safe(result.config_dict()))
+    save_modules(out_dir / "probe", {"probe": result.probe}, json_safe({"format": formats.EVAL_PROBE, **result.config_dict()}))
     plot_confusion(cm, out_dir / "confusion.png", class_names=class_names)
     return summary_line(result.metrics, result.num_train, result.num_val, settings)

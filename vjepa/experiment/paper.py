@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from vjepa.config import PretrainConfig, to_dict
+from vjepa.core import formats
 from vjepa.core.errors import ConfigError
 from vjepa.core.io import atomic_write
 from vjepa.core.progress import write_line
@@ -178,6 +179,6 @@ def collect_results(cfg: PaperConfig, configs: dict[str, PretrainConfig], log: S
             "steps", "batch_size", "samples_seen", "train_seconds", "first_loss", "final_loss", "device", "dtype")},
             "top1": curve[-1]["top1"], "curve": curve, "lowshot": lowshot[final.name]}
     tasks = {t: {k: r[k] for k in ("num_classes", "chance", "num_val")} for t, r in probes[RANDOM].items()}
-    return {"format": "vjepa-experiment-paper/1", "tasks": tasks, "encoders": encoders,
+    return {"format": formats.EXPERIMENT_PAPER, "tasks": tasks, "encoders": encoders,
             "probes": {p.name: probes[p.name] for p in points}, "settings": to_dict(cfg),
             "pretrain_config": {k: v for k, v in to_dict(next(iter(configs.values()))).items() if k != "objective"}}

@@ -10,22 +10,18 @@ encoder's final LayerNorm). Stochastic depth rises linearly over the blocks from
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
 from vjepa.core.errors import CheckpointError, ConfigError
-from vjepa.models.encoder import EncoderConfig, VideoEncoder
+from vjepa.models.encoder import VideoEncoder
 from vjepa.models.probe import AttentiveClassifier, ProbeConfig
 from vjepa.models.registry import arch_spec
-from vjepa.weights.io import load_state_strict, load_tensors, safe_torch_load
-
-FT_FORMAT = "vjepa-finetune-checkpoint/1"
-EXPORT_FORMAT = "vjepa-finetune-export/1"
+from vjepa.weights.detect import detect
+from vjepa.weights.load import load_encoder, load_parts
 
 
 class MeanPoolHead(nn.Module):
@@ -77,52 +73,41 @@ class FinetuneModel(nn.Module):
 
 
 def check_arch(encoder: VideoEncoder, arch: str | None, source: Any) -> None:
-    """A named ``--arch`` must describe the loaded encoder (width, depth, heads): one-line error otherwise."""
+    """A named ``arch`` must describe the loaded encoder (width, depth, heads): one-line error otherwise."""
     if arch is None or arch == "custom":
         return
     spec, c = arch_spec(arch), encoder.cfg
     found, expected = (c.embed_dim, c.depth, c.num_heads), (spec.embed_dim, spec.depth, spec.num_heads)
     if found != expected:
         raise ConfigError(f"{source} holds an encoder of width {found[0]}, {found[1]} blocks, {found[2]} heads, but "
-                          f"--arch {arch} expects width {expected[0]}, {expected[1]} blocks, {expected[2]} heads; "
-                          "fix --arch or the checkpoint")
-
-
-def _finetuned_parts(path: Path) -> tuple[dict, dict, dict] | None:
-    """(encoder cfg, encoder state, head state) of our finetune checkpoint or export; None for other files."""
-    if path.is_dir() and (path / "config.json").is_file():
-        meta = json.loads((path / "config.json").read_text())
-        if meta.get("format") != EXPORT_FORMAT:
-            return None
-        tensors = load_tensors(path / "model.safetensors")
-        split = {k: {n.split(".", 1)[1]: v for n, v in tensors.items() if n.startswith(k + ".")}
-                 for k in ("encoder", "head")}
-        return meta["encoder"], split["encoder"], split["head"]
-    if path.is_file() and path.suffix in (".pt", ".pth", ".tar"):
-        ckpt = safe_torch_load(path)
-        if isinstance(ckpt, dict) and ckpt.get("format") == FT_FORMAT:
-            return ckpt["meta"]["encoder"], ckpt["encoder"], ckpt["head"]
-    return None
+                          f"arch {arch} expects width {expected[0]}, {expected[1]} blocks, {expected[2]} heads; "
+                          "fix arch or the checkpoint")
 
 
 def load_start_encoder(checkpoint: str | os.PathLike, *, arch: str | None, num_classes: int, head: str,
                        seed: int = 0, **load_kwargs: Any) -> tuple[VideoEncoder, dict | None]:
-    """The encoder to fine-tune (train mode, CPU) and, for a finetune checkpoint, its head state.
+    """The encoder to fine-tune (train mode, CPU) and, for a finetune checkpoint or export, its head state.
 
     Raises one-line errors when ``arch`` does not describe the weights, or when a stored head has another class
     count than ``num_classes``.
     """
     from vjepa.eval.checkpoints import load_frozen_encoder
 
-    parts = None if str(checkpoint) == "none" else _finetuned_parts(Path(checkpoint))
-    if parts is None:
+    if str(checkpoint) == "none":
         encoder = load_frozen_encoder(checkpoint, key=load_kwargs.pop("key", "target_encoder"), arch=arch,
                                       seed=seed, **load_kwargs)
         check_arch(encoder, arch, checkpoint)
         return encoder.train(), None
-    enc_cfg, enc_state, head_state = parts
-    encoder = VideoEncoder(EncoderConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in enc_cfg.items()}))
-    load_state_strict(encoder, enc_state, f"{checkpoint} [encoder]")
+    source = detect(checkpoint)
+    if source.kind not in ("finetune-checkpoint", "finetune-export"):
+        encoder = load_encoder(source, key=load_kwargs.pop("key", "target_encoder"), arch=arch, **load_kwargs)
+        check_arch(encoder, arch, checkpoint)
+        return encoder.train(), None
+    loaded = load_parts(source, ("encoder", "head"), key="encoder")
+    encoder, head_state = loaded.encoder, loaded.head
+    assert encoder is not None
+    if head_state is None:
+        raise CheckpointError(f"{checkpoint}: a fine-tuning {source.kind.split('-')[1]} without head weights")
     check_arch(encoder, arch, checkpoint)
     if head_classes(head_state) != num_classes:
         raise ConfigError(f"{checkpoint} has a {head_classes(head_state)}-class head but --num-classes is "

@@ -26,6 +26,8 @@ from torch.utils.data import DataLoader
 
 from vjepa.config import to_dict
 from vjepa.core.errors import CheckpointError, ConfigError, TrainingDiverged
+from vjepa.core.formats import FINETUNE_CHECKPOINT as FT_FORMAT
+from vjepa.core.formats import FINETUNE_EXPORT as EXPORT_FORMAT
 from vjepa.core.io import atomic_write
 from vjepa.core.progress import progress_bar, write_line
 from vjepa.core.rng import keyed_generator
@@ -38,7 +40,7 @@ from vjepa.finetune.config import FinetuneConfig, check
 from vjepa.finetune.data import FinetuneData
 from vjepa.finetune.lrd import lrd_param_groups, set_lr
 from vjepa.finetune.mixup import mix_batch
-from vjepa.finetune.model import EXPORT_FORMAT, FT_FORMAT, FinetuneModel
+from vjepa.finetune.model import FinetuneModel
 from vjepa.pretrain.metrics_log import plot_loss_curve
 from vjepa.weights.io import safe_torch_load, save_modules
 

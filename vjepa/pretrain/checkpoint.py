@@ -17,12 +17,13 @@ from typing import Any
 
 import torch
 
+from vjepa.core import formats
 from vjepa.core.errors import CheckpointError
 from vjepa.core.io import atomic_write
 from vjepa.pretrain.step import TrainState
 from vjepa.weights.io import load_state_strict, safe_torch_load
 
-FORMAT = "vjepa-train-checkpoint/1"
+FORMAT = formats.TRAIN_CHECKPOINT
 LATEST = "latest.pt"
 
 

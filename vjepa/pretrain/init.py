@@ -16,7 +16,6 @@ Loading is strict (every key present, no extra key, every shape equal) with two 
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from pathlib import Path
@@ -25,13 +24,14 @@ import torch
 from torch import nn
 
 from vjepa.core.errors import CheckpointError
-from vjepa.weights.io import load_state_strict, load_tensors, safe_torch_load
-from vjepa.weights.official import strip_prefixes
+from vjepa.weights.detect import detect
+from vjepa.weights.io import load_state_strict
+from vjepa.weights.load import read_states
 
 log = logging.getLogger("vjepa")
 MODULES = ("encoder", "predictor", "target_encoder")
 _FIXED_TABLES = ("pos_embed", "predictor_pos_embed")
-_NEEDS = "--init needs a pretraining checkpoint holding encoder, predictor and target_encoder"
+_NEEDS = "run.init needs a pretraining checkpoint holding encoder, predictor and target_encoder"
 
 
 def _probe_error(path: Path, found: str) -> CheckpointError:
@@ -41,30 +41,21 @@ def _probe_error(path: Path, found: str) -> CheckpointError:
 
 def read_init_states(path: str | Path) -> dict[str, dict[str, torch.Tensor]]:
     """The three state dicts of a checkpoint, keyed ``encoder`` / ``predictor`` / ``target_encoder``."""
-    path = Path(path)
-    if path.name == "model.safetensors":
-        path = path.parent
-    if path.is_dir():
-        meta = json.loads((path / "config.json").read_text()) if (path / "config.json").is_file() else {}
-        tensors = load_tensors(path / "model.safetensors")
-        prefixes = sorted({k.split(".", 1)[0] for k in tensors})
-        if "probe" in prefixes or "head" in prefixes or "finetune" in str(meta.get("format", "")):
-            raise _probe_error(path, f"modules {', '.join(prefixes)}")
-        missing = [m for m in MODULES if m not in prefixes]
-        if missing:
-            raise CheckpointError(f"{path}: export without {', '.join(missing)} (found {', '.join(prefixes)}); "
-                                  f"{_NEEDS}; a pretraining run's OUT/checkpoints/latest.pt has all three")
-        return {m: {k.split(".", 1)[1]: v for k, v in tensors.items() if k.startswith(m + ".")} for m in MODULES}
-    ckpt = safe_torch_load(path)
-    if not isinstance(ckpt, dict):
-        raise CheckpointError(f"{path}: expected a checkpoint dict, found {type(ckpt).__name__}; {_NEEDS}")
-    if "classifier" in ckpt or "classifiers" in ckpt or "head" in ckpt:
-        raise _probe_error(path, f"keys {', '.join(sorted(map(str, ckpt)))[:120]}")
-    missing = [m for m in MODULES if not isinstance(ckpt.get(m), dict)]
-    if missing:
-        raise CheckpointError(f"{path}: no {', '.join(missing)} (found {', '.join(sorted(map(str, ckpt)))[:160]}); "
-                              f"{_NEEDS}")
-    return {m: strip_prefixes(ckpt[m]) for m in MODULES}
+    source = detect(path)
+    if source.kind in ("eval-probe", "official-probe", "finetune-export", "finetune-checkpoint"):
+        found = f"modules {', '.join(source.parts)}" if source.content is None else \
+            f"keys {', '.join(sorted(map(str, source.content)))[:120]}"
+        raise _probe_error(source.path, found)
+    missing = [m for m in MODULES if m not in source.parts]
+    if missing and source.kind == "export":
+        raise CheckpointError(f"{source.path}: export without {', '.join(missing)} (found "
+                              f"{', '.join(source.parts)}); {_NEEDS}; a pretraining run's OUT/checkpoints/latest.pt "
+                              "has all three")
+    if missing or source.kind == "hf-vjepa2":
+        found = ", ".join(source.parts) if source.content is None else ", ".join(sorted(map(str, source.content)))
+        raise CheckpointError(f"{source.path}: no {', '.join(missing) or 'state dicts of ours'} (found "
+                              f"{found[:160]}); {_NEEDS}")
+    return read_states(source, MODULES)
 
 
 def remap_mask_tokens(state: dict[str, torch.Tensor], count: int) -> dict[str, torch.Tensor]:
@@ -76,7 +67,7 @@ def remap_mask_tokens(state: dict[str, torch.Tensor], count: int) -> dict[str, t
     source = [state[k] for _, k in tokens]
     for j in range(count):
         out[f"mask_tokens.{j}"] = source[j % len(source)].clone()
-    log.info("--init: %d mask tokens remapped to %d (token j <- token j mod %d)", len(source), count, len(source))
+    log.info("run.init: %d mask tokens remapped to %d (token j <- token j mod %d)", len(source), count, len(source))
     return out
 
 

@@ -18,6 +18,7 @@ from vjepa.config import (
     total_steps,
     validate,
 )
+from vjepa.core import formats
 from vjepa.core.errors import CheckpointError, TrainingDiverged
 from vjepa.core.io import write_text_atomic
 from vjepa.core.progress import progress_bar, write_line
@@ -222,7 +223,7 @@ def _train(cfg: PretrainConfig, out: Path, dataset, device: torch.device, info: 
             write_line(f"{len(bad_files)} unreadable file(s) were skipped this run; listed in {out / 'bad_files.txt'}")
         plot_loss_curve(out / "metrics.jsonl", out / "loss_curve.png", cfg.objective)
         save_modules(out / "export", {"encoder": target},
-                     {"format": "vjepa-export/1", "encoder": vars(target.cfg),
+                     {"format": formats.EXPORT, "encoder": vars(target.cfg),
                       "source": "encoder" if cfg.objective == "pixel" else "target_encoder",
                       "step": state.step})
     return summary

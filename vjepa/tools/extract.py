@@ -31,12 +31,13 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
+from vjepa.core import formats
 from vjepa.core.errors import ConfigError, DataError
 from vjepa.core.io import atomic_write
 from vjepa.core.progress import progress_bar, write_line
 from vjepa.data.index import is_media, read_index
 
-FORMAT = "vjepa-extract/1"
+FORMAT = formats.EXTRACT
 FLUSH_EVERY = 16
 STORAGE = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 

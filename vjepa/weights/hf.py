@@ -40,6 +40,7 @@ from vjepa.core.io import atomic_write
 from vjepa.models.encoder import EncoderConfig, VideoEncoder
 from vjepa.models.predictor import Predictor, PredictorConfig
 from vjepa.weights.io import load_state_strict, load_tensors
+from vjepa.weights.keys import split_prefixes
 
 log = logging.getLogger("vjepa")
 MASK_TOKENS = "predictor.embeddings.mask_tokens"
@@ -220,10 +221,11 @@ def load_hf(folder: str | os.PathLike) -> HFModel:
     if not isinstance(cfg, dict):
         raise ConfigError(f"{config_path}: not a JSON object")
     hf = _read_weights(folder)
-    if any(k.startswith("vjepa2.") for k in hf):  # a classifier: the backbone lives under vjepa2.
-        heads = sorted({k.split(".")[0] for k in hf if not k.startswith("vjepa2.")})
+    modules = split_prefixes(hf)
+    if "vjepa2" in modules:  # a classifier: the backbone lives under vjepa2.
+        heads = sorted(m for m in modules if m != "vjepa2")
         log.warning("%s: a VJEPA2 classifier; only its backbone is imported (not %s)", folder, ", ".join(heads))
-        hf = {k[len("vjepa2."):]: v for k, v in hf.items() if k.startswith("vjepa2.")}
+        hf = modules["vjepa2"]
     enc_cfg, pred_cfg = configs_from_hf(cfg, hf, str(config_path))
     encoder, predictor = VideoEncoder(enc_cfg), Predictor(pred_cfg)
     used: set[str] = set()

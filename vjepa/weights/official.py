@@ -24,23 +24,13 @@ from vjepa.models.predictor import Predictor
 from vjepa.models.probe import AttentiveClassifier, ProbeConfig
 from vjepa.models.registry import encoder_config, predictor_config
 from vjepa.weights.io import load_state_strict, safe_torch_load
+from vjepa.weights.keys import strip_prefixes
 
-PREFIXES = ("module.", "backbone.")
 log = logging.getLogger("vjepa")
 
 
-def strip_prefixes(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Remove leading ``module.`` / ``backbone.`` (DDP and multi-mask wrappers) from every key."""
-    out = {}
-    for key, value in state.items():
-        while key.startswith(PREFIXES):
-            key = key.split(".", 1)[1]
-        out[key] = value
-    return out
-
-
-def _read_dict(path: str | os.PathLike, keys: tuple[str, ...]) -> dict[str, Any]:
-    ckpt = safe_torch_load(path)
+def _read_dict(path: str | os.PathLike, keys: tuple[str, ...], ckpt: Any = None) -> dict[str, Any]:
+    ckpt = safe_torch_load(path) if ckpt is None else ckpt
     if not isinstance(ckpt, dict):
         raise CheckpointError(f"{path}: expected a checkpoint dict, found {type(ckpt).__name__}")
     absent = [k for k in keys if k not in ckpt]
@@ -82,22 +72,22 @@ def check_arch(state: Mapping[str, torch.Tensor], cfg: EncoderConfig, path: Any,
     width, depth = weight.shape[0], _depth(state, "blocks")
     if (width, depth) != (cfg.embed_dim, cfg.depth):
         raise CheckpointError(
-            f"{path}: the checkpoint holds a width-{width}, depth-{depth} encoder but --arch {arch} is width "
-            f"{cfg.embed_dim}, depth {cfg.depth}; pass the right --arch, or --arch custom --embed-dim {width} "
-            f"--depth {depth} --num-heads H"
+            f"{path}: the checkpoint holds a width-{width}, depth-{depth} encoder but arch={arch!r} is width "
+            f"{cfg.embed_dim}, depth {cfg.depth}; pass the right arch, or arch='custom' with embed_dim={width}, "
+            f"depth={depth}, num_heads=H"
         )
     if cfg.use_rope:  # RoPE models hold no position table; a stored one (V-JEPA 2 files carry it) is unused
         return
     if "pos_embed" not in state:
         raise CheckpointError(
-            f"{path}: the encoder has no pos_embed, so it is not a sin-cos (V-JEPA 1) model but --arch {arch} is one; "
-            "for a V-JEPA 2 (RoPE) checkpoint pass --arch vjepa2_vit_large, vjepa2_vit_huge or vjepa2_vit_giant"
+            f"{path}: the encoder has no pos_embed, so it is not a sin-cos (V-JEPA 1) model but arch={arch!r} is one; "
+            "for a V-JEPA 2 (RoPE) checkpoint pass arch='vjepa2_vit_large', 'vjepa2_vit_huge' or 'vjepa2_vit_giant'"
         )
     tokens = state["pos_embed"].shape[1]
     if tokens != cfg.num_tokens:
         raise CheckpointError(
             f"{path}: pos_embed has {tokens} tokens but {cfg.num_frames} frames at {cfg.img_size}px give "
-            f"{cfg.num_tokens}; pass the pretraining --num-frames and --img-size"
+            f"{cfg.num_tokens}; pass the pretraining num_frames and img_size"
         )
 
 
@@ -111,6 +101,7 @@ def load_official_pretrain(
     uniform_power: bool = True,
     pred_num_heads: int | None = None,
     attention: str = "auto",
+    ckpt: Any = None,
     **arch_overrides: Any,
 ) -> OfficialPretrain:
     """Build our encoder, target encoder and predictor from an official pretraining checkpoint.
@@ -120,8 +111,9 @@ def load_official_pretrain(
         arch: registry name of the encoder size (or ``custom`` with ``embed_dim``/``depth``/``num_heads``).
         uniform_power: the channel split to assume; the stored table decides when it matches either split.
         pred_num_heads: predictor heads (official V-JEPA 1: the encoder's heads; V-JEPA 2: 12).
+        ckpt: the file's contents when the caller has already read them (``path`` then names it in messages).
     """
-    ckpt = _read_dict(path, ("encoder", "target_encoder", "predictor"))
+    ckpt = _read_dict(path, ("encoder", "target_encoder", "predictor"), ckpt)
     enc_state = strip_prefixes(ckpt["encoder"])
     cfg = encoder_config(arch, num_frames=num_frames, img_size=img_size, tubelet_size=tubelet_size,
                          uniform_power=uniform_power, attention=attention, **arch_overrides)
@@ -166,10 +158,11 @@ def load_official_encoder(path: str | os.PathLike, arch: str, *, key: str = "tar
     return getattr(loaded, key)
 
 
-def load_official_probe(path: str | os.PathLike, num_heads: int, attention: str = "auto") -> AttentiveClassifier:
+def load_official_probe(path: str | os.PathLike, num_heads: int, attention: str = "auto", ckpt: Any = None
+                        ) -> AttentiveClassifier:
     """An official attentive-probe checkpoint (key ``classifier``). Sizes are read from the weights; the number
-    of heads cannot be, and is the encoder's in the official evals."""
-    ckpt = _read_dict(path, ("classifier",))
+    of heads cannot be, and is the encoder's in the official evals. ``ckpt``: the contents, when already read."""
+    ckpt = _read_dict(path, ("classifier",), ckpt)
     state = strip_prefixes(ckpt["classifier"])
     try:
         query = state["pooler.query_tokens"]
