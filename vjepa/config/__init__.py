@@ -12,6 +12,7 @@ from vjepa.config.derived import (
 )
 from vjepa.config.loader import (
     config_from_dict,
+    leaf_values,
     list_presets,
     load_config,
     load_typed,
@@ -38,6 +39,7 @@ from vjepa.config.sections import (
     EvalClipConfig,
     RuntimeConfig,
     check_clip,
+    check_clip_fits,
     check_runtime,
 )
 from vjepa.config.validation import validate
@@ -46,8 +48,8 @@ from vjepa.masks.spec import MaskSpec
 __all__ = [
     "DEVICES", "DTYPES", "ClipConfig", "DataConfig", "EvalClipConfig", "LossConfig", "MaskSpec", "MaskingConfig",
     "ModelConfig", "OptimConfig", "PixelConfig", "PretrainConfig", "RunConfig", "RuntimeConfig",
-    "SyntheticDataConfig", "at_least", "check_clip", "check_runtime", "choose", "config_from_dict",
-    "grad_accum_steps", "list_presets", "load_config", "load_typed", "micro_batch_size", "need", "per_process_batch",
+    "SyntheticDataConfig", "at_least", "check_clip", "check_clip_fits", "check_runtime", "choose", "config_from_dict",
+    "grad_accum_steps", "leaf_values", "list_presets", "load_config", "load_typed", "micro_batch_size", "need", "per_process_batch",
     "save_resolved", "schedule_steps", "set_values", "span", "to_dict", "total_steps", "typed_from_dict", "validate",
     "value_at", "warmup_steps",
 ]

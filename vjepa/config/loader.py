@@ -258,6 +258,21 @@ def to_dict(cfg: Any) -> Any:
     return [to_dict(v) for v in cfg] if isinstance(cfg, (list, tuple)) else cfg
 
 
+def leaf_values(cfg: Any) -> dict[str, Any]:
+    """Every value of a config by its field name alone, the sections dropped (``clip.num_frames`` ->
+    ``num_frames``), as plain data: the flat ``settings`` record of a run's ``metrics.json``. Field names must be
+    unique over the sections (a ValueError otherwise)."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        items = leaf_values(value) if dataclasses.is_dataclass(value) else {f.name: to_dict(value)}
+        for name, leaf in items.items():
+            if name in out:
+                raise ValueError(f"{type(cfg).__name__}: the field name {name!r} is used by two sections")
+            out[name] = leaf
+    return out
+
+
 def save_resolved(cfg: Any, path: str | os.PathLike,
                   header: str = "Resolved vjepa pretraining config: every value (load it with --config).") -> Path:
     """Write the resolved config as YAML atomically (:func:`vjepa.core.io.write_text_atomic`: fsynced, mode

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vjepa.config.checks import at_least, choose
+from vjepa.config.checks import at_least, choose, need
 
 DEVICES = ("auto", "cpu", "cuda")
 DTYPES = ("auto", "float32", "bfloat16")
@@ -62,3 +62,10 @@ def check_runtime(runtime: RuntimeConfig, prefix: str = "runtime.") -> None:
     at_least(runtime, 0, ("seed", "num_workers"), prefix)
     choose(f"{prefix}device", runtime.device, DEVICES)
     choose(f"{prefix}dtype", runtime.dtype, DTYPES)
+
+
+def check_clip_fits(clip: ClipConfig, tubelet_size: int, patch_size: int, prefix: str = "clip.") -> None:
+    """The clip must tile into an encoder's tubelets (time) and patches (space)."""
+    need(clip.num_frames % tubelet_size == 0 and clip.crop_size % patch_size == 0,
+         f"{prefix}num_frames {clip.num_frames} must be a multiple of the encoder's tubelet size {tubelet_size} "
+         f"and {prefix}crop_size {clip.crop_size} of its patch size {patch_size}")
