@@ -380,3 +380,8 @@ def test_save_resolved_replaces_an_existing_file(tmp_path):
     path.write_text("stale")
     save_resolved(load_config("cpu_tiny"), path)
     assert load_config(path) == load_config("cpu_tiny")
+
+
+def test_saved_config_is_world_readable(tmp_path):
+    path = save_resolved(load_config("cpu_tiny"), tmp_path / "run" / "config.yaml")
+    assert path.stat().st_mode & 0o777 == 0o644  # written through vjepa.core.io (mkstemp alone gives 0600)

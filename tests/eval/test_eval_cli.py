@@ -47,11 +47,13 @@ def main(argv: list[str]) -> int:
 
 def test_preset_then_explicit_flags():
     base = ["--checkpoint", "none", "--num-classes", "5", "--out", "o"]
-    assert settings_from_args(parse(base)).num_segments == 1  # the library defaults without a preset
+    assert settings_from_args(parse(base)).clip.num_segments == 1  # the library defaults without a preset
     s = settings_from_args(parse([*base, "--preset", "k400", "--views", "1", "--lr", "0.01"]))
-    assert (s.frames_per_clip, s.frame_step, s.num_segments, s.num_views, s.lr) == (16, 4, 8, 1, 0.01)
-    s = settings_from_args(parse([*base, "--preset", "ssv2"]))
-    assert (s.num_segments, s.num_views, s.epochs, s.protocol) == (2, 3, 20, "attentive")
+    c = s.clip
+    assert (c.num_frames, c.frame_step, c.num_segments, c.num_views, s.probe.lr) == (16, 4, 8, 1, 0.01)
+    s = settings_from_args(parse([*base, "--preset", "ssv2", "--workers", "2", "--splits", "3"]))
+    assert (s.clip.num_segments, s.clip.num_views, s.probe.epochs, s.probe.protocol) == (2, 3, 20, "attentive")
+    assert (s.runtime.num_workers, s.lowshot.num_splits, s.num_classes) == (2, 3, 5)
 
 
 def test_random_init_baseline_end_to_end(data, tmp_path, capsys):
@@ -77,7 +79,8 @@ def test_image_folders_lowshot(data, tmp_path, capsys):
     (["--checkpoint", "none", "--train-dir", "d"], r"--train-csv and --train-dir are both given"),
     (["--checkpoint", "none", "--val-csv", "", "--val-dir", "d"], r"give the data as one pair"),
     (["--checkpoint", "none"], r"checkpoint 'none' \(random init\) needs an arch"),
-    (["--checkpoint", "no/such.pt", "--segments", "0"], r"--segments 0 must be >= 1"),
+    (["--checkpoint", "no/such.pt", "--segments", "0"], r"clip\.num_segments = 0: must be >= 1"),
+    (["--checkpoint", "no/such.pt", "--label-fraction", "1.5"], r"lowshot\.label_fraction = 1\.5: must be in \(0, 1\]"),
     (["--checkpoint", "no/such.pt"], r"no/such\.pt: no such checkpoint"),
 ])
 def test_one_line_errors(data, tmp_path, capsys, extra, match):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
@@ -10,14 +9,21 @@ import pytest
 import torch
 from support.eval_data import TINY, frames, make_dataset, write_media  # noqa: F401
 
+from vjepa.config import set_values
 from vjepa.core.errors import DataError
+from vjepa.eval.config import EvalConfig
 from vjepa.eval.lowshot import read_splits
-from vjepa.eval.run import EvalSettings, run_eval
+from vjepa.eval.run import run_eval
 from vjepa.models.encoder import VideoEncoder
 
 av = pytest.importorskip("av")
-FAST = dict(num_classes=2, frames_per_clip=8, frame_step=1, crop_size=32, epochs=3, batch_size=4, device="cpu",
-            dtype="float32")
+FAST = {"num_classes": 2, "clip.num_frames": 8, "clip.frame_step": 1, "clip.crop_size": 32, "probe.epochs": 3,
+        "probe.batch_size": 4, "runtime.device": "cpu", "runtime.dtype": "float32"}
+
+
+def fast(**values) -> EvalConfig:
+    """The tiny protocol of these tests with ``values`` (dotted keys given with '__': clip__num_views=2)."""
+    return set_values(EvalConfig(), {**FAST, **{k.replace("__", "."): v for k, v in values.items()}}, "test")
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +42,7 @@ def csvs(data: dict[str, Path]) -> dict[str, str]:
 
 
 def test_video_end_to_end_with_cache(data, encoder, tmp_path):
-    settings = EvalSettings(**FAST, num_segments=2, num_views=2, cache_dir=str(tmp_path / "cache"))
+    settings = fast(clip__num_segments=2, clip__num_views=2, cache_dir=str(tmp_path / "cache"))
     result = run_eval(encoder, settings, tmp_path / "out", progress=False, describe={"checkpoint": "x"}, **csvs(data))
     saved = json.loads((tmp_path / "out" / "metrics.json").read_text())
     for key in ("top1", "top5", "mean_class_acc", "num_train", "num_val", "settings", "bad_files"):
@@ -49,14 +55,14 @@ def test_video_end_to_end_with_cache(data, encoder, tmp_path):
     cached = sorted((tmp_path / "cache").iterdir())
     assert len(cached) == 2  # train (1 view) and val (2 views)
     # Another protocol on the same clips reuses the cached features: no new file, the same stored tokens.
-    knn = run_eval(encoder, dataclasses.replace(settings, protocol="knn"), tmp_path / "knn", progress=False,
+    knn = run_eval(encoder, set_values(settings, {"probe.protocol": "knn"}, "test"), tmp_path / "knn", progress=False,
                    **csvs(data))
     assert sorted((tmp_path / "cache").iterdir()) == cached
     assert knn["protocol"] == "knn" and "k" in knn["selected"] and 0 <= knn["top1"] <= 100
 
 
 def test_image_folders(data, encoder, tmp_path):
-    settings = EvalSettings(**FAST, num_segments=3, protocol="linear")
+    settings = fast(clip__num_segments=3, probe__protocol="linear")
     result = run_eval(encoder, settings, tmp_path, progress=False, train_dir=str(data["train_dir"]),
                       val_dir=str(data["val_dir"]))
     assert result["settings"]["images"] and result["settings"]["num_segments"] == 1  # one segment for images
@@ -65,7 +71,7 @@ def test_image_folders(data, encoder, tmp_path):
 
 
 def test_lowshot_splits(data, encoder, tmp_path):
-    settings = EvalSettings(**{**FAST, "epochs": 2}, label_fraction=0.5, splits=2)
+    settings = fast(probe__epochs=2, lowshot__label_fraction=0.5, lowshot__num_splits=2)
     result = run_eval(encoder, settings, tmp_path, progress=False, **csvs(data))
     splits, meta = read_splits(tmp_path / "splits.json")
     assert len(splits) == 2 and all(len(s) == 6 for s in splits) and meta["fraction"] == 0.5
@@ -82,7 +88,7 @@ def test_unreadable_file_is_counted(data, encoder, tmp_path):
     folder = data["val_csv"].parent
     val.write_text("".join(f"{folder / line}\n" for line in data["val_csv"].read_text().splitlines())
                    + "missing.mp4 0\n")
-    result = run_eval(encoder, EvalSettings(**FAST, protocol="knn"), tmp_path / "out", progress=False,
+    result = run_eval(encoder, fast(probe__protocol="knn"), tmp_path / "out", progress=False,
                       train_csv=str(data["train_csv"]), val_csv=str(val))
     assert result["bad_files"] == 1 and result["num_val"] == 7
     assert "missing.mp4" in (tmp_path / "out" / "bad_files.txt").read_text()
@@ -95,14 +101,14 @@ def _csv(tmp_path: Path, text: str) -> str:
 
 
 @pytest.mark.parametrize("text, num_classes, match", [
-    ("a.mp4 0\n\nb.mp4 1\nc.mp4 5\n", 2, r"bad\.csv:4: label 5 is not in \[0, 2\).*--num-classes 6"),
+    ("a.mp4 0\n\nb.mp4 1\nc.mp4 5\n", 2, r"bad\.csv:4: label 5 is not in \[0, 2\).*set num_classes 6"),
     ("a.mp4 0\nb.mp4 -1\n", 2, r"bad\.csv:2: label -1 is not in \[0, 2\)"),
-    ("a.mp4 0\nb.mp4 1\n", 1, r"train\.csv:2: label 1 .*--num-classes 1.*set --num-classes 2 "),  # checked first
+    ("a.mp4 0\nb.mp4 1\n", 1, r"train\.csv:2: label 1 .*num_classes 1.*set num_classes 2 "),  # checked first
     ("", 2, r"bad\.csv: empty index"),
     ("a.mp4 0\nb.mp4\n", 2, r"bad\.csv:2: no label"),
 ])
 def test_bad_index_one_line_errors(data, encoder, tmp_path, text, num_classes, match):
-    settings = EvalSettings(**{**FAST, "num_classes": num_classes})
+    settings = fast(num_classes=num_classes)
     with pytest.raises(DataError, match=match) as info:
         run_eval(encoder, settings, tmp_path, progress=False, train_csv=str(data["train_csv"]),
                  val_csv=_csv(tmp_path, text))
@@ -110,6 +116,6 @@ def test_bad_index_one_line_errors(data, encoder, tmp_path, text, num_classes, m
 
 
 def test_folder_classes_must_agree_with_num_classes(data, encoder, tmp_path):
-    with pytest.raises(DataError, match="2 class sub-folders but --num-classes is 1; set --num-classes 2"):
-        run_eval(encoder, EvalSettings(**{**FAST, "num_classes": 1}), tmp_path, train_dir=str(data["train_dir"]),
+    with pytest.raises(DataError, match="2 class sub-folders but num_classes is 1; set num_classes 2"):
+        run_eval(encoder, fast(num_classes=1), tmp_path, train_dir=str(data["train_dir"]),
                  val_dir=str(data["val_dir"]))

@@ -128,7 +128,7 @@ def test_the_packaged_preset_is_valid():
 @pytest.mark.parametrize("overrides, message", [
     (["probe.epoch=2"], "unknown key 'probe.epoch'; did you mean 'probe.epochs'?"),
     (["evaluate_every=2"], "unknown key 'evaluate_every'; did you mean 'eval_every'?"),
-    (["methods=[vjepa, mae]"], "methods: 'mae' is not a method"),
+    (["methods=[vjepa, mae]"], "methods[1] = 'mae': use one of pixel, vjepa"),
     (["methods=[vjepa, vjepa]"], "give each method once"),
     (["lowshot.fractions=[0.05, 1.5]"], "lowshot.fractions"),
     (["probe.num_val=0"], "probe.num_val = 0: must be >= 1"),

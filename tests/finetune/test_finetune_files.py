@@ -10,9 +10,9 @@ from support.eval_data import make_dataset  # the videos / images / export of th
 
 from vjepa.cli.main import main  # noqa: E402
 
-RECIPE = ["--num-classes", "2", "--epochs", "1", "--no-progress", "--set", "batch_size=4", "--set",
-          "frames_per_clip=8", "--set", "frame_step=1", "--set", "crop_size=32", "--set", "dtype=float32",
-          "--set", "warmup_epochs=0"]
+RECIPE = ["--num-classes", "2", "--epochs", "1", "--no-progress", "--set", "optim.batch_size=4", "--set",
+          "clip.num_frames=8", "--set", "clip.frame_step=1", "--set", "clip.crop_size=32", "--set",
+          "runtime.dtype=float32", "--set", "optim.warmup_epochs=0"]
 
 
 @pytest.fixture(scope="module")
@@ -23,8 +23,8 @@ def data(tmp_path_factory) -> dict[str, Path]:
 def test_csv_videos_multi_segment_multi_view(data, tmp_path):
     out = tmp_path / "ft"
     assert main(["finetune", "--checkpoint", str(data["export"]), "--train-csv", str(data["train_csv"]),
-                 "--val-csv", str(data["val_csv"]), "--out", str(out), "--set", "num_segments=2", "--set",
-                 "num_views=2", *RECIPE]) == 0
+                 "--val-csv", str(data["val_csv"]), "--out", str(out), "--set", "clip.num_segments=2", "--set",
+                 "clip.num_views=2", *RECIPE]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["num_train"] == 12 and metrics["num_val"] == 6 and metrics["steps"] == 3
     assert (metrics["settings"]["num_segments"], metrics["settings"]["num_views"]) == (2, 2)
@@ -33,6 +33,6 @@ def test_csv_videos_multi_segment_multi_view(data, tmp_path):
 def test_image_folders(data, tmp_path):
     out = tmp_path / "ft"
     assert main(["finetune", "--checkpoint", str(data["export"]), "--train-dir", str(data["train_dir"]),
-                 "--val-dir", str(data["val_dir"]), "--out", str(out), "--set", "num_segments=2", *RECIPE]) == 0
+                 "--val-dir", str(data["val_dir"]), "--out", str(out), "--set", "clip.num_segments=2", *RECIPE]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["num_train"] == 8 and metrics["num_val"] == 4 and metrics["settings"]["num_segments"] == 1

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from vjepa.core.rng import keyed_generator
-from vjepa.finetune.config import FinetuneConfig
+from vjepa.finetune.config import RegularizationConfig
 from vjepa.finetune.lrd import layer_id, lrd_param_groups, set_lr
 from vjepa.finetune.mixup import cutmix_box, mix_batch, soft_targets
 from vjepa.finetune.model import FinetuneModel, MeanPoolHead, build_head
@@ -53,7 +53,7 @@ def test_soft_targets_sum_to_one():
 
 @pytest.mark.parametrize("mixup,cutmix", [(0.8, 1.0), (0.8, 0.0), (0.0, 1.0), (0.0, 0.0)])
 def test_mix_batch_labels_sum_to_one(mixup, cutmix):
-    cfg = FinetuneConfig(mixup=mixup, cutmix=cutmix)
+    cfg = RegularizationConfig(mixup=mixup, cutmix=cutmix)
     video, labels = torch.randn(6, 3, 4, 16, 16), torch.tensor([0, 1, 2, 3, 0, 1])
     modes = set()
     for k in range(20):

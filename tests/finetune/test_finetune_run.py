@@ -20,8 +20,9 @@ from vjepa.weights.io import save_modules
 
 TINY = ["--arch", "custom", "--embed-dim", "32", "--depth", "2", "--num-heads", "2", "--pretrain-frames", "4",
         "--pretrain-img-size", "32"]
-RECIPE = ["--set", "batch_size=4", "--set", "frames_per_clip=4", "--set", "frame_step=1", "--set", "crop_size=32",
-          "--set", "warmup_epochs=1", "--set", "num_views=2", "--set", "dtype=float32", "--set", "checkpoint_every=2"]
+RECIPE = ["--set", "optim.batch_size=4", "--set", "clip.num_frames=4", "--set", "clip.frame_step=1", "--set",
+          "clip.crop_size=32", "--set", "optim.warmup_epochs=1", "--set", "clip.num_views=2", "--set",
+          "runtime.dtype=float32", "--set", "run.checkpoint_every=2"]
 
 
 def run(out: Path, *extra: str, checkpoint: str = "none", arch: list[str] = TINY) -> int:
@@ -68,9 +69,9 @@ def test_finetune_resumes_exactly_after_a_kill(tmp_path, monkeypatch):
 def test_resume_with_other_settings_is_refused(tmp_path, capsys):
     assert run(tmp_path / "ft") == 0
     capsys.readouterr()
-    assert run(tmp_path / "ft", "--set", "lr=0.01") == 2
+    assert run(tmp_path / "ft", "--set", "optim.lr=0.01") == 2
     err = capsys.readouterr().err
-    assert "other settings (lr 0.001 -> 0.01)" in err and err.count("\n") == 1
+    assert "other settings (optim.lr 0.001 -> 0.01)" in err and err.count("\n") == 1
 
 
 def _export(folder: Path, width: int = 32) -> Path:
@@ -106,8 +107,8 @@ def test_synthetic_class_count_is_checked(tmp_path, capsys):
 
 
 def test_clip_size_must_fit_the_encoder(tmp_path, capsys):
-    assert run(tmp_path / "ft", "--set", "frames_per_clip=5") == 2
-    assert "frames_per_clip 5 must be a multiple of the encoder's tubelet size 2" in capsys.readouterr().err
+    assert run(tmp_path / "ft", "--set", "clip.num_frames=5") == 2
+    assert "clip.num_frames 5 must be a multiple of the encoder's tubelet size 2" in capsys.readouterr().err
 
 
 def test_resume_from_another_source_is_refused(tmp_path, capsys):

@@ -5,27 +5,32 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from vjepa.config import set_values
 from vjepa.core.errors import ConfigError
-from vjepa.eval.run import PROTOCOLS, EvalSettings
+from vjepa.eval.config import PROTOCOLS, EvalConfig, validate_eval
 
-# Official clip layouts (frames per clip, frame step, temporal segments, spatial views), spec §7.2.
+# Official clip layouts (frames per clip, frame step, temporal segments, spatial views), spec §7.2, as config keys.
 PRESETS: dict[str, dict[str, int]] = {
-    "k400": {"frames_per_clip": 16, "frame_step": 4, "num_segments": 8, "num_views": 3},
-    "ssv2": {"frames_per_clip": 16, "frame_step": 4, "num_segments": 2, "num_views": 3},
+    "k400": {"clip.num_frames": 16, "clip.frame_step": 4, "clip.num_segments": 8, "clip.num_views": 3},
+    "ssv2": {"clip.num_frames": 16, "clip.frame_step": 4, "clip.num_segments": 2, "clip.num_views": 3},
 }
-# EvalSettings field <- argparse destination, for the options whose unset value (None) means "the default".
-_FIELDS = {"frames_per_clip": "frames_per_clip", "frame_step": "frame_step", "num_segments": "segments",
-           "num_views": "views", "crop_size": "crop_size", "epochs": "epochs", "batch_size": "batch_size",
-           "lr": "lr", "weight_decay": "weight_decay", "label_fraction": "label_fraction", "splits": "splits",
-           "seed": "seed", "protocol": "protocol", "layer": "layer", "cache_dir": "cache_dir", "device": "device",
-           "dtype": "dtype", "workers": "workers", "frame_cache": "frame_cache"}
+# argparse destination -> EvalConfig key, for the options whose unset value (None) means "the default".
+FLAG_KEYS = {"num_classes": "num_classes", "frames_per_clip": "clip.num_frames", "frame_step": "clip.frame_step",
+             "segments": "clip.num_segments", "views": "clip.num_views", "crop_size": "clip.crop_size",
+             "protocol": "probe.protocol", "layer": "probe.layer", "epochs": "probe.epochs",
+             "batch_size": "probe.batch_size", "lr": "probe.lr", "weight_decay": "probe.weight_decay",
+             "label_fraction": "lowshot.label_fraction", "splits": "lowshot.num_splits", "seed": "runtime.seed",
+             "device": "runtime.device", "dtype": "runtime.dtype", "workers": "runtime.num_workers",
+             "cache_dir": "cache_dir", "frame_cache": "frame_cache"}
 
 
-def settings_from_args(args: argparse.Namespace) -> EvalSettings:
-    """EvalSettings from parsed arguments: defaults <- ``--preset`` <- explicit flags."""
+def settings_from_args(args: argparse.Namespace) -> EvalConfig:
+    """The checked EvalConfig of parsed arguments: defaults <- ``--preset`` <- explicit flags."""
     values: dict[str, Any] = dict(PRESETS[args.preset]) if args.preset else {}
-    values.update({f: getattr(args, dest) for f, dest in _FIELDS.items() if getattr(args, dest) is not None})
-    return EvalSettings(num_classes=args.num_classes, **values)
+    values.update({key: getattr(args, dest) for dest, key in FLAG_KEYS.items() if getattr(args, dest) is not None})
+    cfg = set_values(EvalConfig(), values, "vjepa eval")
+    validate_eval(cfg)
+    return cfg
 
 
 def data_sources(args: argparse.Namespace) -> dict[str, str]:
@@ -49,14 +54,14 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     sources = data_sources(args)  # both checked before the (possibly large) checkpoint is read
     encoder = load_frozen_encoder(args.checkpoint, key=args.key, arch=args.arch, num_frames=args.pretrain_frames,
-                                  img_size=args.pretrain_img_size, seed=settings.seed, embed_dim=args.embed_dim,
-                                  depth=args.depth, num_heads=args.num_heads)
+                                  img_size=args.pretrain_img_size, seed=settings.runtime.seed,
+                                  embed_dim=args.embed_dim, depth=args.depth, num_heads=args.num_heads)
     describe = {"checkpoint": str(args.checkpoint), "checkpoint_key": args.key, "arch": args.arch,
                 "preset": args.preset}
     result = run_eval(encoder, settings, args.out, progress=not args.no_progress, describe=describe, **sources)
     print(result["summary"])
-    print(f"outputs in {args.out}: metrics.json" + (", probe/, confusion.png" if settings.protocol == "attentive"
-                                                     and settings.label_fraction is None else ""))
+    probe_kept = settings.probe.protocol == "attentive" and settings.lowshot.label_fraction is None
+    print(f"outputs in {args.out}: metrics.json" + (", probe/, confusion.png" if probe_kept else ""))
     return 0
 
 

@@ -11,14 +11,14 @@ from vjepa.core.errors import ConfigError
 def _cmd_finetune(args: argparse.Namespace) -> int:
     from vjepa.cli.eval import data_sources
     from vjepa.config import load_typed
-    from vjepa.finetune.config import FinetuneConfig, check
+    from vjepa.finetune.config import FinetuneConfig, validate_finetune
     from vjepa.finetune.data import file_data, synthetic_data
     from vjepa.finetune.model import FinetuneModel, build_head, load_start_encoder
     from vjepa.finetune.train import finetune
 
-    overrides = list(args.set) + ([f"epochs={args.epochs}"] if args.epochs is not None else [])
+    overrides = list(args.set) + ([f"optim.epochs={args.epochs}"] if args.epochs is not None else [])
     cfg = load_typed(FinetuneConfig, args.config, overrides)
-    check(cfg)
+    validate_finetune(cfg)
     if args.synthetic:
         if args.train_csv or args.train_dir or args.val_csv or args.val_dir:
             raise ConfigError("--synthetic replaces --train-csv/--val-csv/--train-dir/--val-dir; give one or the other")
@@ -30,13 +30,13 @@ def _cmd_finetune(args: argparse.Namespace) -> int:
     else:
         data = file_data(cfg, args.num_classes, data_sources(args))  # checked before the checkpoint is read
     encoder, head_state = load_start_encoder(
-        args.checkpoint, arch=args.arch, num_classes=args.num_classes, head=cfg.head, seed=cfg.seed,
+        args.checkpoint, arch=args.arch, num_classes=args.num_classes, head=cfg.head, seed=cfg.runtime.seed,
         num_frames=args.pretrain_frames, img_size=args.pretrain_img_size, key=args.key, embed_dim=args.embed_dim,
         depth=args.depth, num_heads=args.num_heads)
-    head = build_head(cfg.head, encoder, args.num_classes, cfg.seed)
+    head = build_head(cfg.head, encoder, args.num_classes, cfg.runtime.seed)
     if head_state is not None:
         head.load_state_dict(head_state)
-    model = FinetuneModel(encoder, head, cfg.drop_path)
+    model = FinetuneModel(encoder, head, cfg.regularization.drop_path)
     describe = {"checkpoint": str(args.checkpoint), "checkpoint_key": args.key, "arch": args.arch}
     result = finetune(model, data, cfg, args.num_classes, args.out, describe=describe,
                       progress=not args.no_progress)
@@ -74,9 +74,10 @@ def add_finetune_parser(subparsers: Any) -> argparse.ArgumentParser:
     g.add_argument("--num-classes", type=int, required=True)
     g.add_argument("--out", required=True, help="output folder")
     g = p.add_argument_group("recipe")
-    g.add_argument("--epochs", type=int, help="shorthand for --set epochs=E")
+    g.add_argument("--epochs", type=int, help="shorthand for --set optim.epochs=E")
     g.add_argument("--config", help="YAML file of FinetuneConfig values (vjepa/finetune/config.py)")
-    g.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a recipe value")
+    g.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a recipe value by its dotted key, e.g. clip.num_frames=8 or optim.lr=5e-4")
     g.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_cmd_finetune)
     return p

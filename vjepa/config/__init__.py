@@ -1,5 +1,7 @@
-"""Typed configuration of a pretraining run: schema, loading / checking / saving, and derived step counts."""
+"""Typed configuration: the shared sections, the one strict loader, the check helpers, the pretraining config
+(schema, cross-field rules, derived step counts)."""
 
+from vjepa.config.checks import at_least, choose, need, span, value_at
 from vjepa.config.derived import (
     grad_accum_steps,
     micro_batch_size,
@@ -10,12 +12,14 @@ from vjepa.config.derived import (
 )
 from vjepa.config.loader import (
     config_from_dict,
+    leaf_values,
     list_presets,
     load_config,
     load_typed,
     save_resolved,
+    set_values,
     to_dict,
-    validate,
+    typed_from_dict,
 )
 from vjepa.config.schema import (
     DataConfig,
@@ -28,11 +32,24 @@ from vjepa.config.schema import (
     RunConfig,
     SyntheticDataConfig,
 )
+from vjepa.config.sections import (
+    DEVICES,
+    DTYPES,
+    ClipConfig,
+    EvalClipConfig,
+    RuntimeConfig,
+    check_clip,
+    check_clip_fits,
+    check_runtime,
+)
+from vjepa.config.validation import validate
 from vjepa.masks.spec import MaskSpec
 
 __all__ = [
-    "DataConfig", "LossConfig", "MaskSpec", "MaskingConfig", "ModelConfig", "OptimConfig", "PixelConfig",
-    "PretrainConfig", "RunConfig", "SyntheticDataConfig", "config_from_dict", "grad_accum_steps", "list_presets",
-    "load_config", "load_typed", "micro_batch_size", "per_process_batch", "save_resolved", "schedule_steps", "to_dict",
-    "total_steps", "validate", "warmup_steps",
+    "DEVICES", "DTYPES", "ClipConfig", "DataConfig", "EvalClipConfig", "LossConfig", "MaskSpec", "MaskingConfig",
+    "ModelConfig", "OptimConfig", "PixelConfig", "PretrainConfig", "RunConfig", "RuntimeConfig",
+    "SyntheticDataConfig", "at_least", "check_clip", "check_clip_fits", "check_runtime", "choose", "config_from_dict",
+    "grad_accum_steps", "leaf_values", "list_presets", "load_config", "load_typed", "micro_batch_size", "need", "per_process_batch",
+    "save_resolved", "schedule_steps", "set_values", "span", "to_dict", "total_steps", "typed_from_dict", "validate",
+    "value_at", "warmup_steps",
 ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from vjepa.config.sections import ClipConfig
 from vjepa.masks.spec import VITL16_MASKS, MaskSpec
 
 
@@ -52,19 +53,19 @@ class SyntheticDataConfig:
 
 
 @dataclass
-class DataConfig:
+class DataConfig(ClipConfig):
+    """The shared clip section (``num_frames``, ``frame_step``, ``crop_size``) plus where pretraining clips come
+    from and how they are augmented and loaded."""
+
     dataset: str = "synthetic"
     """``synthetic`` (the embedded dataset, no download) or ``videos`` (CSV lists / folders)."""
     paths: list[str] = field(default_factory=list)
     """Index files or folders of videos, for ``dataset: videos``."""
     weights: list[float] | None = None
     """Sampling weight of each entry of ``paths`` (with replacement); null = natural proportions."""
-    num_frames: int = 16
-    frame_step: int = 4
     clip_duration: float | None = None
     """Seconds per clip for real videos; sets the frame step per video to int(duration·fps / num_frames) instead
     of frame_step (official ``clip_duration``)."""
-    crop_size: int = 224
     random_resize_scale: tuple[float, float] = (0.3, 1.0)
     random_resize_aspect_ratio: tuple[float, float] = (0.75, 1.35)
     horizontal_flip: bool = True

@@ -9,13 +9,11 @@ experiment itself sets ``run.keep_every = eval_every`` (the checkpoints evaluate
 from __future__ import annotations
 
 import copy
-import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from vjepa.config import PretrainConfig, load_config, load_typed, to_dict, validate
-from vjepa.core.errors import ConfigError
+from vjepa.config import PretrainConfig, at_least, choose, load_config, load_typed, need, to_dict, validate
 from vjepa.data.synthetic import VAL_OFFSET
 from vjepa.models.registry import ARCHS
 
@@ -62,25 +60,16 @@ class PaperConfig:
     lowshot: LowShotSettings = field(default_factory=LowShotSettings)
 
 
-def _need(ok: bool, message: str) -> None:
-    if not ok:
-        raise ConfigError(message)
-
-
 def validate_paper(cfg: PaperConfig) -> None:
     """The experiment's own rules (the pretraining configs are checked by :func:`method_configs`)."""
-    for m in cfg.methods:
-        close = difflib.get_close_matches(m, METHODS, n=1)
-        _need(m in METHODS, f"methods: {m!r} is not a method; use {' and/or '.join(METHODS)}"
-              + (f"; did you mean '{close[0]}'?" if close else ""))
-    _need(len(cfg.methods) == len(set(cfg.methods)) >= 1, f"methods = {cfg.methods}: give each method once, >= 1")
-    for key, value in (("eval_every", cfg.eval_every), ("probe.num_train", cfg.probe.num_train),
-                       ("probe.num_val", cfg.probe.num_val), ("probe.epochs", cfg.probe.epochs),
-                       ("probe.batch_size", cfg.probe.batch_size), ("lowshot.num_splits", cfg.lowshot.num_splits)):
-        _need(value >= 1, f"{key} = {value}: must be >= 1")
-    _need(cfg.probe.num_train <= VAL_OFFSET, f"probe.num_train = {cfg.probe.num_train}: must be <= {VAL_OFFSET}")
-    _need(cfg.lowshot.seed >= 0, f"lowshot.seed = {cfg.lowshot.seed}: must be >= 0")
-    _need(len(cfg.lowshot.fractions) >= 1 and all(0 < f <= 1 for f in cfg.lowshot.fractions),
+    for i, m in enumerate(cfg.methods):
+        choose(f"methods[{i}]", m, METHODS)
+    need(len(cfg.methods) == len(set(cfg.methods)) >= 1, f"methods = {cfg.methods}: give each method once, >= 1")
+    at_least(cfg, 1, ("eval_every", "probe.num_train", "probe.num_val", "probe.epochs", "probe.batch_size",
+                      "lowshot.num_splits"))
+    need(cfg.probe.num_train <= VAL_OFFSET, f"probe.num_train = {cfg.probe.num_train}: must be <= {VAL_OFFSET}")
+    need(cfg.lowshot.seed >= 0, f"lowshot.seed = {cfg.lowshot.seed}: must be >= 0")
+    need(len(cfg.lowshot.fractions) >= 1 and all(0 < f <= 1 for f in cfg.lowshot.fractions),
           f"lowshot.fractions = {cfg.lowshot.fractions}: need at least one fraction, each in (0, 1]")
 
 
@@ -88,7 +77,7 @@ def method_configs(cfg: PaperConfig) -> dict[str, PretrainConfig]:
     """The validated pretraining config of every method: the base config, ``objective`` set per method."""
     base = load_config(cfg.base, [*cfg.base_set, f"run.keep_every={cfg.eval_every}", "run.log_every=1"])
     every = base.run.checkpoint_every
-    _need(cfg.eval_every % every == 0, f"eval_every = {cfg.eval_every} is not a multiple of the base config's "
+    need(cfg.eval_every % every == 0, f"eval_every = {cfg.eval_every} is not a multiple of the base config's "
           f"run.checkpoint_every {every}; use a multiple, or add run.checkpoint_every=N to base_set")
     configs = {}
     for method in cfg.methods:

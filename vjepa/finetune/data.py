@@ -18,6 +18,7 @@ from vjepa.core.rng import keyed_generator
 from vjepa.data.synthetic import MOTIONS, VAL_OFFSET, SyntheticVideos
 from vjepa.data.transforms import EvalVideoTransform, TrainVideoTransform
 from vjepa.data.video_dataset import VideoDataset
+from vjepa.eval.splits import read_split
 from vjepa.eval.synthetic_probe import TASKS
 from vjepa.finetune.config import FinetuneConfig
 
@@ -93,16 +94,18 @@ def synthetic_data(cfg: FinetuneConfig, task: str, num_train: int, num_val: int,
     """The embedded dataset: train indices [0, num_train), val [VAL_OFFSET, VAL_OFFSET + num_val), as the
     demo's probe table (vjepa/eval/synthetic_probe.py)."""
     if task not in TASKS:
-        raise ConfigError(f"--synthetic {task!r}: use one of {', '.join(TASKS)}")
+        raise ConfigError(f"synthetic task {task!r}: use one of {', '.join(TASKS)}")
     if not 1 <= num_train <= VAL_OFFSET or num_val < 1:
         raise ConfigError(f"synthetic num_train {num_train} must be in 1..{VAL_OFFSET} and num_val {num_val} >= 1")
-    videos = SyntheticVideos(VAL_OFFSET + num_val, num_frames=cfg.frames_per_clip, size=size,
+    clip = cfg.clip
+    videos = SyntheticVideos(VAL_OFFSET + num_val, num_frames=clip.num_frames, size=size,
                              num_classes=num_classes, seed=0)
     # A horizontal flip swaps turn_left and turn_right, so the motion task trains without flips.
-    train_tf = TrainVideoTransform(cfg.crop_size, scale=cfg.random_resize_scale, hflip=task != "motion")
-    val_tf = EvalVideoTransform(cfg.crop_size, cfg.num_views)
+    train_tf = TrainVideoTransform(clip.crop_size, scale=cfg.regularization.random_resize_scale,
+                                   hflip=task != "motion")
+    val_tf = EvalVideoTransform(clip.crop_size, clip.num_views)
     classes = len(MOTIONS) if task == "motion" else num_classes
-    return FinetuneData(_SyntheticTrain(videos, num_train, task, train_tf, cfg.seed),
+    return FinetuneData(_SyntheticTrain(videos, num_train, task, train_tf, cfg.runtime.seed),
                         _SyntheticVal(videos, num_val, task, val_tf), num_train, num_val,
                         {"train": f"synthetic:{task}[0,{num_train})", "val": f"synthetic:{task}[{VAL_OFFSET},"
                          f"{VAL_OFFSET + num_val})", "synthetic_classes": classes})
@@ -110,17 +113,16 @@ def synthetic_data(cfg: FinetuneConfig, task: str, num_train: int, num_val: int,
 
 def file_data(cfg: FinetuneConfig, num_classes: int, sources: dict[str, str]) -> FinetuneData:
     """CSV lists or class folders (``train_csv``/``val_csv`` or ``train_dir``/``val_dir``), checked as ``vjepa eval``
-    checks them. Images become clips of ``frames_per_clip`` repeated frames."""
-    from vjepa.eval.run import _read_split
-
-    train = _read_split("train", sources.get("train_csv"), sources.get("train_dir"), num_classes)
-    val = _read_split("val", sources.get("val_csv"), sources.get("val_dir"), num_classes)
-    segments = 1 if val.images else cfg.num_segments
-    common = {"frames_per_clip": cfg.frames_per_clip, "frame_step": cfg.frame_step, "seed": cfg.seed,
-              "image_frames": cfg.frames_per_clip}
-    train_ds = VideoDataset(train.entries, num_clips=1, random_clip_sampling=True,
-                            transform=TrainVideoTransform(cfg.crop_size, scale=cfg.random_resize_scale), **common)
+    checks them. Images become clips of ``clip.num_frames`` repeated frames."""
+    train = read_split("train", sources.get("train_csv"), sources.get("train_dir"), num_classes)
+    val = read_split("val", sources.get("val_csv"), sources.get("val_dir"), num_classes)
+    clip = cfg.clip
+    segments = 1 if val.images else clip.num_segments
+    common = {"frames_per_clip": clip.num_frames, "frame_step": clip.frame_step, "seed": cfg.runtime.seed,
+              "image_frames": clip.num_frames}
+    train_tf = TrainVideoTransform(clip.crop_size, scale=cfg.regularization.random_resize_scale)
+    train_ds = VideoDataset(train.entries, num_clips=1, random_clip_sampling=True, transform=train_tf, **common)
     val_ds = VideoDataset(val.entries, num_clips=segments, random_clip_sampling=False, allow_clip_overlap=True,
-                          transform=EvalVideoTransform(cfg.crop_size, cfg.num_views), **common)
+                          transform=EvalVideoTransform(clip.crop_size, clip.num_views), **common)
     return FinetuneData(_FileTrain(train_ds), _FileVal(val_ds, segments), len(train.entries), len(val.entries),
                         {"train": train.source, "val": val.source, "num_segments": segments})

@@ -12,7 +12,7 @@ import math
 
 import torch
 
-from vjepa.finetune.config import FinetuneConfig
+from vjepa.finetune.config import RegularizationConfig
 
 
 def soft_targets(labels: torch.Tensor, num_classes: int, smoothing: float) -> torch.Tensor:
@@ -33,13 +33,14 @@ def cutmix_box(height: int, width: int, lam: float, gen: torch.Generator) -> tup
     return top, bottom, left, right
 
 
-def mix_batch(video: torch.Tensor, labels: torch.Tensor, num_classes: int, cfg: FinetuneConfig,
+def mix_batch(video: torch.Tensor, labels: torch.Tensor, num_classes: int, cfg: RegularizationConfig,
               gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, dict]:
     """Mix a batch.
 
     Args:
         video: (B, C, T, H, W) clips (not modified).
         labels: (B,) int64.
+        cfg: ``label_smoothing``, ``mixup``, ``cutmix``, ``mix_prob``, ``switch_prob``.
         gen: CPU generator for every draw (mixed or not, which method, λ, box).
 
     Returns:

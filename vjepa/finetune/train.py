@@ -24,8 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
-from vjepa.config import to_dict
-from vjepa.core.errors import CheckpointError, ConfigError, TrainingDiverged
+from vjepa.config import check_clip_fits, leaf_values, to_dict
+from vjepa.core.errors import CheckpointError, TrainingDiverged
 from vjepa.core.formats import FINETUNE_CHECKPOINT as FT_FORMAT
 from vjepa.core.formats import FINETUNE_EXPORT as EXPORT_FORMAT
 from vjepa.core.io import atomic_write
@@ -36,7 +36,7 @@ from vjepa.core.schedules import learning_rate
 from vjepa.eval.metrics import classification_metrics, confusion_matrix, per_class_accuracy, plot_confusion
 from vjepa.eval.protocol import aggregate_views, view_logits
 from vjepa.eval.report import json_safe, summary_line
-from vjepa.finetune.config import FinetuneConfig, check
+from vjepa.finetune.config import FinetuneConfig, validate_finetune
 from vjepa.finetune.data import FinetuneData
 from vjepa.finetune.lrd import lrd_param_groups, set_lr
 from vjepa.finetune.mixup import mix_batch
@@ -45,15 +45,15 @@ from vjepa.pretrain.metrics_log import plot_loss_curve
 from vjepa.weights.io import safe_torch_load, save_modules
 
 _ORDER_TAG, _STEP_TAG = 0xF10D, 0xF157
-_NOT_RESUME_KEYS = ("max_steps", "workers", "device", "checkpoint_every")  # may change across a resume
+_NOT_RESUME_KEYS = ("run", "runtime.num_workers", "runtime.device")  # may change across a resume
 
 
 def build_optimizer(model: FinetuneModel, cfg: FinetuneConfig) -> torch.optim.AdamW:
-    groups = lrd_param_groups(model.encoder, model.head, len(model.encoder.blocks), cfg.weight_decay,
-                              cfg.layer_decay)
+    o = cfg.optim
+    groups = lrd_param_groups(model.encoder, model.head, len(model.encoder.blocks), o.weight_decay, o.layer_decay)
     for g in groups:
         del g["names"]  # plain values only in the optimizer state (weights_only loading)
-    return torch.optim.AdamW(groups, lr=cfg.start_lr, betas=tuple(cfg.betas), foreach=True)
+    return torch.optim.AdamW(groups, lr=o.start_lr, betas=tuple(o.betas), foreach=True)
 
 
 def epoch_order(seed: int, epoch: int, n: int) -> torch.Tensor:
@@ -62,11 +62,11 @@ def epoch_order(seed: int, epoch: int, n: int) -> torch.Tensor:
 
 def step_keys(cfg: FinetuneConfig, n: int, start: int, end: int) -> list[list[tuple[int, int]]]:
     """The ``(epoch, index)`` keys of the batches of steps ``start .. end - 1``."""
-    per_epoch, b = max(1, n // cfg.batch_size), min(cfg.batch_size, n)
+    per_epoch, b = max(1, n // cfg.optim.batch_size), min(cfg.optim.batch_size, n)
     out, orders = [], {}
     for k in range(start, end):
         epoch, pos = divmod(k, per_epoch)
-        order = orders.setdefault(epoch, epoch_order(cfg.seed, epoch, n))
+        order = orders.setdefault(epoch, epoch_order(cfg.runtime.seed, epoch, n))
         out.append([(epoch, int(i)) for i in order[pos * b:(pos + 1) * b]])
     return out
 
@@ -85,11 +85,12 @@ def train_step(model: FinetuneModel, optimizer: torch.optim.Optimizer, video: to
                dtype: torch.dtype) -> dict[str, float]:
     """One optimizer step (0-based index ``k``): scheduled lr, mixup/cutmix, soft-target cross-entropy under
     autocast, optional clipping, AdamW. Drop-path masks come from a forked RNG seeded by (seed, k)."""
-    lr = learning_rate(k + 1, start_lr=cfg.start_lr, lr=cfg.lr, final_lr=cfg.final_lr,
-                       warmup_steps=int(cfg.warmup_epochs * steps_per_epoch), schedule_steps=total)
+    o = cfg.optim
+    lr = learning_rate(k + 1, start_lr=o.start_lr, lr=o.lr, final_lr=o.final_lr,
+                       warmup_steps=int(o.warmup_epochs * steps_per_epoch), schedule_steps=total)
     set_lr(optimizer, lr)
-    gen = keyed_generator(_STEP_TAG, cfg.seed, k)
-    video, targets, info = mix_batch(video, labels, num_classes, cfg, gen)
+    gen = keyed_generator(_STEP_TAG, cfg.runtime.seed, k)
+    video, targets, info = mix_batch(video, labels, num_classes, cfg.regularization, gen)
     devices = [video.device] if video.device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(int(torch.randint(2**62, (1,), generator=gen)))
@@ -99,7 +100,7 @@ def train_step(model: FinetuneModel, optimizer: torch.optim.Optimizer, video: to
         if not torch.isfinite(loss):
             raise TrainingDiverged(f"loss is {loss.item()} at step {k + 1}; stopped before updating the weights")
         loss.backward()
-    max_norm = math.inf if cfg.clip_grad is None else cfg.clip_grad
+    max_norm = math.inf if o.clip_grad is None else o.clip_grad
     grad_norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm))
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
@@ -111,8 +112,8 @@ def evaluate(model: FinetuneModel, data: FinetuneData, cfg: FinetuneConfig, devi
              dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
     """Multi-view test protocol: (num_val, C) view-averaged softmax, (num_val,) labels."""
     model.eval()
-    loader = DataLoader(data.val, batch_size=cfg.batch_size, shuffle=False, num_workers=cfg.workers,
-                        collate_fn=_as_list)
+    loader = DataLoader(data.val, batch_size=cfg.optim.batch_size, shuffle=False,
+                        num_workers=cfg.runtime.num_workers, collate_fn=_as_list)
     probs, labels = [], []
     for items in loader:
         segments, views = len(items[0]["clips"]), len(items[0]["clips"][0])
@@ -126,8 +127,15 @@ def evaluate(model: FinetuneModel, data: FinetuneData, cfg: FinetuneConfig, devi
     return torch.cat(probs), torch.cat(labels)
 
 
-def _resume_config(cfg: FinetuneConfig) -> dict:
-    return {k: v for k, v in to_dict(cfg).items() if k not in _NOT_RESUME_KEYS}
+def _resume_config(config: dict) -> dict:
+    """The dotted keys and values of a saved config (``to_dict``) that must not change across a resume."""
+    flat: dict = {}
+    for key, value in config.items():
+        if isinstance(value, dict):
+            flat.update({f"{key}.{k}": v for k, v in _resume_config(value).items()})
+        else:
+            flat[key] = value
+    return {k: v for k, v in flat.items() if k not in _NOT_RESUME_KEYS and k.split(".")[0] not in _NOT_RESUME_KEYS}
 
 
 def _save(path: Path, model: FinetuneModel, optimizer: torch.optim.Optimizer, step: int, cfg: FinetuneConfig,
@@ -143,11 +151,11 @@ def _load(path: Path, model: FinetuneModel, optimizer: torch.optim.Optimizer, cf
     ckpt = safe_torch_load(path)
     if not isinstance(ckpt, dict) or ckpt.get("format") != FT_FORMAT:
         raise CheckpointError(f"{path}: not a vjepa finetune checkpoint; use another --out folder")
-    old = {k: v for k, v in ckpt["config"].items() if k not in _NOT_RESUME_KEYS}
-    changed = sorted(k for k in set(old) | set(_resume_config(cfg)) if old.get(k) != _resume_config(cfg).get(k))
+    old, now = _resume_config(ckpt["config"]), _resume_config(to_dict(cfg))
+    changed = sorted(k for k in set(old) | set(now) if old.get(k) != now.get(k))
     changed += sorted(k for k in set(meta) - {"encoder"} if ckpt["meta"].get(k) != meta[k])  # source, data, classes
     if changed:
-        new = {**_resume_config(cfg), **meta}
+        new = {**now, **meta}
         old = {**old, **ckpt["meta"]}
         what = ", ".join(f"{k} {old.get(k)!r} -> {new.get(k)!r}" for k in changed)
         raise CheckpointError(f"{path} belongs to a run with other settings ({what}); resume with the same settings "
@@ -163,29 +171,26 @@ def finetune(model: FinetuneModel, data: FinetuneData, cfg: FinetuneConfig, num_
     """Fine-tune ``model`` on ``data``, writing into ``out_dir``; resumes from ``out_dir/checkpoints/latest.pt``.
 
     Returns the content of ``metrics.json`` plus ``summary`` (one line)."""
-    check(cfg)
-    enc = model.encoder.cfg
-    if cfg.frames_per_clip % enc.tubelet_size or cfg.crop_size % enc.patch_size:
-        raise ConfigError(f"frames_per_clip {cfg.frames_per_clip} must be a multiple of the encoder's tubelet size "
-                          f"{enc.tubelet_size} and crop_size {cfg.crop_size} of its patch size {enc.patch_size}")
+    validate_finetune(cfg)
+    check_clip_fits(cfg.clip, model.encoder.cfg.tubelet_size, model.encoder.cfg.patch_size)
     out = Path(out_dir)
     for stale in (out / "checkpoints").glob(".*.tmp"):  # left by a kill in the middle of a write
         stale.unlink()
-    device = resolve_device(cfg.device)
-    dtype = resolve_dtype(cfg.dtype, device)
+    device = resolve_device(cfg.runtime.device)
+    dtype = resolve_dtype(cfg.runtime.dtype, device)
     model.to(device).train()
     optimizer = build_optimizer(model, cfg)
-    per_epoch = max(1, data.num_train // cfg.batch_size)
-    total = cfg.epochs * per_epoch
-    end = min(total, cfg.max_steps or total)
+    per_epoch = max(1, data.num_train // cfg.optim.batch_size)
+    total = cfg.optim.epochs * per_epoch
+    end = min(total, cfg.run.max_steps or total)
     meta = {"num_classes": num_classes, "encoder": asdict(model.encoder.cfg), **data.describe, **(describe or {})}
     latest = out / "checkpoints" / "latest.pt"
     step, history = _load(latest, model, optimizer, cfg, meta) if latest.is_file() else (0, [])
     if step:  # always said: a re-run of a killed job must not look like a fresh start
         write_line(f"resuming from {latest} at step {step}")
-    every = cfg.checkpoint_every or per_epoch
+    every = cfg.run.checkpoint_every or per_epoch
     loader = DataLoader(data.train, batch_sampler=step_keys(cfg, data.num_train, step, end),
-                        num_workers=cfg.workers, collate_fn=_collate)
+                        num_workers=cfg.runtime.num_workers, collate_fn=_collate)
     bar = progress_bar(total=end, initial=step, enabled=progress, desc="finetune", unit="step")
     for batch in loader:
         history.append(train_step(model, optimizer, batch["video"].to(device), batch["label"].to(device), step, cfg,
@@ -204,10 +209,9 @@ def write_outputs(model: FinetuneModel, data: FinetuneData, cfg: FinetuneConfig,
     """Evaluate with the multi-view protocol and write metrics.json, confusion.png, loss_curve.png, model/."""
     probs, labels = evaluate(model, data, cfg, device, dtype)
     cm = confusion_matrix(probs.argmax(dim=1), labels, num_classes)
-    settings = {**to_dict(cfg), "num_frames": cfg.frames_per_clip, "device": str(device),
-                "dtype": str(dtype).split(".")[-1], **{k: v for k, v in meta.items() if k != "encoder"}}
-    settings.setdefault("num_segments", cfg.num_segments)
-    settings["num_views"] = cfg.num_views
+    settings = {**leaf_values(cfg), "device": str(device), "dtype": str(dtype).split(".")[-1],
+                **{k: v for k, v in meta.items() if k != "encoder"}}
+    settings["num_views"] = cfg.clip.num_views
     metrics = {**classification_metrics(probs, labels, num_classes), "num_train": data.num_train,
                "num_val": data.num_val, "num_classes": num_classes,
                "per_class_acc": dict(zip(map(str, range(num_classes)), per_class_accuracy(cm).tolist())),
