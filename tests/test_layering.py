@@ -13,6 +13,11 @@ PACKAGE = Path(vjepa.__file__).parent
 VIOLATIONS = Path(__file__).parent / "fixtures" / "layering_violations" / "vjepa"
 
 
+def test_the_package_follows_the_dependency_rule():
+    violations = check_tree(PACKAGE)
+    assert not violations, "\n" + "\n".join(map(str, violations))
+
+
 def test_the_checker_finds_every_planted_violation():
     found = sorted((v.path.split("vjepa/", 1)[1], v.line, v.message) for v in check_tree(VIOLATIONS))
     lines = [(path, line) for path, line, _ in found]
