@@ -28,10 +28,10 @@ import math
 from dataclasses import dataclass
 
 import torch
-from torch.utils.data import Dataset
 
 from vjepa.core.errors import ConfigError
 from vjepa.core.rng import keyed_generator
+from vjepa.data.synthetic import GeneratedClips
 
 PROPERTIES = ("permanence", "continuity", "constancy", "dynamics")
 SHAPES = ("disc", "square", "triangle", "diamond")
@@ -239,8 +239,10 @@ def render_training_clip(seed: int, index: int, num_frames: int = 16, size: int 
     return render(scene, tracks, num_frames)[0]
 
 
-class PhysicsVideos(Dataset):
+class PhysicsVideos(GeneratedClips):
     """Pretraining clips of the physics world (all possible): ``dict(video=uint8 [T, S, S, 3], index=int)``."""
+
+    kind = "physics"
 
     def __init__(self, num_videos: int, num_frames: int = 16, size: int = 64, seed: int = 0) -> None:
         if num_videos < 1:
@@ -248,11 +250,6 @@ class PhysicsVideos(Dataset):
         _check(num_frames, size)
         self.num_videos, self.num_frames, self.size, self.seed = num_videos, num_frames, size, seed
 
-    def __len__(self) -> int:
-        return self.num_videos
-
     def __getitem__(self, index: int) -> dict:
-        index = int(index)
-        if not 0 <= index < self.num_videos:
-            raise IndexError(f"index {index} out of range for {self.num_videos} physics videos")
+        index = self.checked_index(index)
         return {"video": render_training_clip(self.seed, index, self.num_frames, self.size), "index": index}

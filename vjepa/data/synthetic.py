@@ -190,7 +190,24 @@ def render_clip(seed: int, index: int, num_frames: int = 16, size: int = 64, num
             "trajectory": torch.stack([cx, cy], dim=1), "turn_frame": turn_frame}
 
 
-class SyntheticVideos(Dataset):
+class GeneratedClips(Dataset):
+    """A fixed number ``num_videos`` of procedurally generated clips, each a pure function of (seed, index)."""
+
+    num_videos: int
+    kind: str = "generated"
+
+    def __len__(self) -> int:
+        return self.num_videos
+
+    def checked_index(self, index: int) -> int:
+        """``index`` as an int, or IndexError when it is outside [0, num_videos)."""
+        index = int(index)
+        if not 0 <= index < self.num_videos:
+            raise IndexError(f"index {index} out of range for {self.num_videos} {self.kind} videos")
+        return index
+
+
+class SyntheticVideos(GeneratedClips):
     """Deterministic procedurally generated clips (see the module docstring for the content and labels).
 
     Args:
@@ -205,6 +222,7 @@ class SyntheticVideos(Dataset):
 
     num_motion_classes: int = len(MOTIONS)
     motion_names: tuple[str, ...] = MOTIONS
+    kind = "synthetic"
 
     def __init__(self, num_videos: int, num_frames: int = 16, size: int = 64, num_classes: int = 4,
                  seed: int = 0) -> None:
@@ -219,13 +237,8 @@ class SyntheticVideos(Dataset):
         """Number of appearance classes (= ``num_classes``)."""
         return self.num_classes
 
-    def __len__(self) -> int:
-        return self.num_videos
-
     def __getitem__(self, index: int) -> dict:
-        index = int(index)
-        if not 0 <= index < self.num_videos:
-            raise IndexError(f"index {index} out of range for {self.num_videos} synthetic videos")
+        index = self.checked_index(index)
         item = render_clip(self.seed, index, self.num_frames, self.size, self.num_classes)
         return {"video": item["video"], "appearance": item["appearance"], "motion": item["motion"],
                 "index": index}

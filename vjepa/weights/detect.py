@@ -28,7 +28,7 @@ from safetensors import safe_open
 from vjepa.core import formats
 from vjepa.core.errors import CheckpointError
 from vjepa.weights.hf import is_hf_folder
-from vjepa.weights.io import safe_torch_load
+from vjepa.weights.io import read_json_object, safe_torch_load
 from vjepa.weights.keys import prefixes
 
 KINDS = ("export", "train-checkpoint", "finetune-checkpoint", "finetune-export", "eval-probe", "official-pretrain",
@@ -82,12 +82,7 @@ def _folder(path: Path) -> Source:
     config_path, weights = path / "config.json", path / "model.safetensors"
     if not config_path.is_file() or not weights.is_file():
         raise CheckpointError(f"{path}: not a vjepa export (needs config.json and model.safetensors)")
-    try:
-        meta = json.loads(config_path.read_text())
-    except (OSError, ValueError) as e:
-        raise CheckpointError(f"{config_path}: not a readable JSON config ({e})") from None
-    if not isinstance(meta, dict):
-        raise CheckpointError(f"{config_path}: not a JSON object")
+    meta = read_json_object(config_path)
     try:
         with safe_open(str(weights), framework="pt") as f:
             modules = prefixes(f.keys())

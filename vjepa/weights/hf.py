@@ -39,7 +39,7 @@ from vjepa.core.errors import CheckpointError, ConfigError
 from vjepa.core.io import atomic_write
 from vjepa.models.encoder import EncoderConfig, VideoEncoder
 from vjepa.models.predictor import Predictor, PredictorConfig
-from vjepa.weights.io import load_state_strict, load_tensors
+from vjepa.weights.io import load_state_strict, load_tensors, read_json_object
 from vjepa.weights.keys import split_prefixes
 
 log = logging.getLogger("vjepa")
@@ -214,12 +214,7 @@ def load_hf(folder: str | os.PathLike) -> HFModel:
     """
     folder = Path(folder)
     config_path = folder / "config.json"
-    try:
-        cfg = json.loads(config_path.read_text())
-    except (OSError, ValueError) as e:
-        raise CheckpointError(f"{config_path}: not a readable JSON config ({e})") from None
-    if not isinstance(cfg, dict):
-        raise ConfigError(f"{config_path}: not a JSON object")
+    cfg = read_json_object(config_path)
     hf = _read_weights(folder)
     modules = split_prefixes(hf)
     if "vjepa2" in modules:  # a classifier: the backbone lives under vjepa2.

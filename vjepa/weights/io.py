@@ -85,3 +85,14 @@ def load_state_strict(module: nn.Module, state: Mapping[str, torch.Tensor], what
     if problems:
         raise CheckpointError(f"{what} does not fit the model: " + " | ".join(problems))
     module.load_state_dict(state, strict=True)
+
+
+def read_json_object(path: str | os.PathLike) -> dict[str, Any]:
+    """A JSON object from ``path``, with one-line errors for missing, unreadable or non-object files."""
+    try:
+        value = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as e:
+        raise CheckpointError(f"{path}: not a readable JSON config ({e})") from None
+    if not isinstance(value, dict):
+        raise CheckpointError(f"{path}: not a JSON object")
+    return value
