@@ -88,3 +88,5 @@ def test_settings_out_of_range_are_one_line_config_errors():
         assert "\n" not in str(info.value)
     with pytest.raises(ConfigError, match="cannot reach"):
         ActionWorld().goal_task(0, 0, goal_steps=1, min_goal_distance=0.5)
+    with pytest.raises(ConfigError, match="at least 1 step"):
+        ActionWorld().goal_task(0, 0, goal_steps=0, min_goal_distance=0.0)

@@ -11,7 +11,13 @@ import torch
 
 from vjepa.core.errors import DataError
 from vjepa.data.action_world import ActionWorld
-from vjepa.data.trajectories import TrajectoryWindows, normalize_frames, scan_episodes, write_episode
+from vjepa.data.trajectories import (
+    TrajectoryWindows,
+    normalize_frames,
+    scan_episodes,
+    write_episode,
+    write_world_episodes,
+)
 
 WORLD = ActionWorld(size=32, state_dim=3)  # small frames keep encoding fast
 T = 8
@@ -43,6 +49,14 @@ def test_without_actions_they_are_the_state_differences(tmp_path):
     ep = write(tmp_path, "b", with_actions=False)
     [episode], _ = scan_episodes(tmp_path)
     np.testing.assert_allclose(episode.actions, np.diff(ep["states"].numpy(), axis=0), atol=1e-6)
+
+
+def test_world_episodes_are_written_with_their_actions(tmp_path):
+    videos = write_world_episodes(WORLD, tmp_path, count=2, num_frames=5, seed=3)
+    assert [v.name for v in videos] == ["episode_00000.mp4", "episode_00001.mp4"]
+    good, bad = scan_episodes(tmp_path)
+    assert bad == [] and [e.num_frames for e in good] == [5, 5]
+    np.testing.assert_array_equal(good[1].actions, WORLD.episode(3, 1, 5)["actions"].numpy())
 
 
 def test_a_csv_lists_episodes_relative_to_its_folder(tmp_path):

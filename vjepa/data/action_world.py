@@ -176,6 +176,8 @@ class ActionWorld:
         """Goal task ``index``: ``start`` and ``goal`` states (A,) and ``goal_frame`` uint8 (S, S, 3). The goal is
         where ``goal_steps`` exploration steps lead, at least ``min_goal_distance`` from the start's agent."""
         self.check()
+        if goal_steps < 1:
+            raise ConfigError(f"goal_steps = {goal_steps}: a goal needs at least 1 step")
         if goal_steps * self.max_step < min_goal_distance:
             raise ConfigError(f"goal_steps = {goal_steps} steps of at most {self.max_step} cannot reach "
                               f"min_goal_distance = {min_goal_distance}")
