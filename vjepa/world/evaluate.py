@@ -12,6 +12,18 @@ it. Success: the agent ends within ``threshold`` (arena units) of the goal's age
   encoder can do, so it measures whether the encoder's embedding distance tells positions apart.
 
 Every CEM call and random draw is keyed by (seed, task index, step): results do not depend on call order.
+
+Measured (one CPU thread, random-init frozen encoder: width 64, depth 2, 4 heads, RoPE, patch 16 on 64-px frames;
+32 tasks of ``goal_tasks(seed=0)``, 10 steps, threshold 0.1; CEM horizon 2, 48 samples, 3 iterations, top 8,
+radius = max_step 0.1): perfect model 84 % success, final distance 0.097 from 0.322 (19 s); random actions 0 %,
+0.324. With the block (goals for the agent only, the block in the way): 62 %, 0.169 from 0.338 (30 s), against
+0 %, 0.319. The L1 energy grows monotonically with the agent's distance up to about 0.28 (a bit over one agent
+diameter) and is flat beyond, so the planner needs goals within a few steps' reach of its horizon. Patch 8 (16
+tasks) lifts the perfect model from 88 % to 94 % at horizon 2 (69 % to 88 % at horizon 1), for four times the
+tokens per frame in the predictor (18 vs 66 tokens a step): patch 16 is the default for CPU training.
+Learnability: an AC predictor of width 96, depth 3 trained for 150 s on one thread with ``ac_objective`` (1 500
+steps of 16 freshly rendered 4-frame exploration windows, AdamW 1e-3; L1 losses 0.127 -> 0.053) plans with 75 %
+success (final distance 0.139) on the first 16 of those tasks, where the perfect model gets 88 % and random 0 %.
 """
 
 from __future__ import annotations
