@@ -62,6 +62,9 @@ def test_sigkill_then_resume_is_bitwise_identical(tmp_path):
 
     resumed = subprocess.run(pretrain_cmd(killed), env=env(), capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
+    # Said without --verbose, so a re-run of a killed job never looks like a fresh start.
+    assert f"resuming from {killed / 'checkpoints' / 'latest.pt'} at step {interrupted_at}" in resumed.stderr
+    assert "resuming" not in done.stderr
     a, b = final_state(straight), final_state(killed)
     assert a["step"] == b["step"] == STEPS
     for key in ("encoder", "predictor", "target_encoder", "optimizer"):

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from pathlib import Path
 from typing import Any
 
 import torch
 
 from vjepa.core.errors import ConfigError
+from vjepa.core.io import write_json_atomic
 from vjepa.tools.bench import DEFAULT, PRESETS, run_bench
 
 
@@ -21,7 +20,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     doc = run_bench(args.configs, args.set, args.steps, args.warmup, data=not args.no_data, baseline=args.baseline)
     if args.json:
-        Path(args.json).write_text(json.dumps(doc, indent=1) + "\n")
+        write_json_atomic(args.json, doc)
         print(f"wrote {args.json}", file=sys.stderr)
     return 0
 

@@ -33,10 +33,22 @@ FRAME_CACHE = tag("frame-cache", 1)
 """A decoded-frame cache folder's ``manifest.json``."""
 EXPERIMENT_PAPER = tag("experiment-paper", 1)
 """The results table of ``vjepa experiment paper``."""
+FEATURES = tag("features", 1)
+"""A cached feature file of ``vjepa eval --cache-dir``."""
+LOWSHOT_SPLITS = tag("lowshot-splits", 1)
+"""The seeded low-shot splits ``vjepa eval --label-fraction`` writes (``OUT/splits.json``)."""
+
+LEGACY = {"vjepa-features-v1": FEATURES, "vjepa-lowshot-splits-v1": LOWSHOT_SPLITS}
+"""Tags written by earlier releases, read as the current tag they mean."""
+
+
+def canonical(found: Any) -> Any:
+    """The current tag for ``found`` (a legacy spelling maps to its current tag; anything else is unchanged)."""
+    return LEGACY.get(found, found) if isinstance(found, str) else found
 
 
 def check_format(found: Any, expected: str, where: str | os.PathLike) -> None:
     """Raise a one-line :class:`CheckpointError` naming ``where``, the tag found and the tag expected."""
-    if found != expected:
+    if canonical(found) != expected:
         shown = repr(found) if found is not None else "no format tag"
         raise CheckpointError(f"{where}: format is {shown}, expected {expected!r}")

@@ -40,13 +40,14 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 from torch import nn
 
+from vjepa.core import formats
 from vjepa.core.errors import DataError
 from vjepa.core.io import atomic_write
 from vjepa.core.progress import progress_bar
 from vjepa.core.runtime import autocast
 from vjepa.eval.protocol import encode_segments
 
-FORMAT = "vjepa-features-v1"
+FORMAT = formats.FEATURES
 
 
 @dataclass
@@ -115,7 +116,7 @@ class FeatureSet:
                 tensors = {k: f.get_tensor(k) for k in f.keys()}
         except (SafetensorError, OSError, ValueError) as e:
             raise DataError(f"{path}: not a readable feature file ({e}); delete it to re-extract") from None
-        if metadata.get("format") != FORMAT or "labels" not in tensors:
+        if formats.canonical(metadata.get("format")) != FORMAT or "labels" not in tensors:
             raise DataError(f"{path}: not a {FORMAT} feature file; delete it to re-extract")
         views = [tensors[f"view.{v}"] for v in range(sum(k.startswith("view.") for k in tensors))]
         return cls(views, tensors["labels"], json.loads(metadata.get("meta", "{}")))

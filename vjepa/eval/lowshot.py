@@ -22,9 +22,10 @@ from typing import Any
 
 import numpy as np
 
+from vjepa.core import formats
 from vjepa.core.errors import ConfigError, DataError
 
-FORMAT = "vjepa-lowshot-splits-v1"
+FORMAT = formats.LOWSHOT_SPLITS
 
 
 def stratified_subset(labels: Sequence[int] | np.ndarray, fraction: float, seed: int,
@@ -103,7 +104,7 @@ def read_splits(path: str | os.PathLike) -> tuple[list[np.ndarray], dict[str, An
                 splits[int(s)].append(int(i))
         else:
             data = json.loads(path.read_text())
-            if data.get("format") != FORMAT:
+            if formats.canonical(data.get("format")) != FORMAT:
                 raise ValueError(f"format is {data.get('format')!r}, expected {FORMAT!r}")
             meta, splits = data.get("meta", {}), data["splits"]
     except (ValueError, KeyError, IndexError, TypeError) as e:

@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 
 from vjepa.core.errors import DataError
+from vjepa.core.plots import new_figure, save_figure
 from vjepa.eval.protocol import topk_accuracy
 
 
@@ -77,9 +78,6 @@ def plot_confusion(cm: torch.Tensor, path: str | os.PathLike, class_names: Seque
 
     Uses matplotlib's object API on the Agg canvas, so no display and no pyplot global state are involved.
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     cm = torch.as_tensor(cm).cpu()
     num_classes = cm.shape[0]
     if class_names is not None and len(class_names) != num_classes:
@@ -87,8 +85,7 @@ def plot_confusion(cm: torch.Tensor, path: str | os.PathLike, class_names: Seque
     names = list(class_names) if class_names is not None else [str(i) for i in range(num_classes)]
     rows = cm.double() / cm.sum(dim=1, keepdim=True).clamp(min=1).double()
     side = min(4.0 + 0.35 * num_classes, 24.0)
-    fig = Figure(figsize=(side, side * 0.9), dpi=100)
-    FigureCanvasAgg(fig)
+    fig = new_figure(side, side * 0.9)
     ax = fig.add_subplot(1, 1, 1)
     image = ax.imshow(rows.numpy(), cmap="Blues", vmin=0.0, vmax=1.0, interpolation="nearest")
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
@@ -104,7 +101,4 @@ def plot_confusion(cm: torch.Tensor, path: str | os.PathLike, class_names: Seque
     ax.set_ylabel("true class")
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png")
-    return path
+    return save_figure(fig, path)
