@@ -95,7 +95,7 @@ def test_head_size_mismatch_is_one_line(tmp_path):
     for source in (tmp_path / "ft" / "model", tmp_path / "ft" / "checkpoints" / "latest.pt"):
         with pytest.raises(ConfigError) as info:
             load_start_encoder(source, arch=None, num_classes=7, head="attentive")
-        assert "4-class head but --num-classes is 7" in str(info.value) and "\n" not in str(info.value)
+        assert "4-class head but num_classes is 7" in str(info.value) and "\n" not in str(info.value)
         encoder, head = load_start_encoder(source, arch=None, num_classes=4, head="attentive")
         assert head["linear.weight"].shape[0] == 4 and encoder.cfg.embed_dim == 32
 

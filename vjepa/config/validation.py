@@ -85,7 +85,7 @@ def validate(cfg: PretrainConfig, world_size: int = 1, known_archs: Collection[s
     need(0 < r.dist_timeout_s < math.inf, f"run.dist_timeout_s = {r.dist_timeout_s}: must be > 0 seconds")
     choose("run.dtype", r.dtype, DTYPES)
     choose("objective", cfg.objective, ("vjepa", "pixel"))
-    need(r.init is None or cfg.objective == "vjepa", "run.init (--init) needs objective 'vjepa': it loads an "
+    need(r.init is None or cfg.objective == "vjepa", "run.init needs objective 'vjepa': it loads an "
           "encoder, predictor and target encoder; unset one of them")
     p = cfg.pixel
     need(0 < p.mask_ratio < 1, f"pixel.mask_ratio = {p.mask_ratio}: must be in (0, 1) (VideoMAE: 0.9)")

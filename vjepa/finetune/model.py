@@ -110,8 +110,8 @@ def load_start_encoder(checkpoint: str | os.PathLike, *, arch: str | None, num_c
         raise CheckpointError(f"{checkpoint}: a fine-tuning {source.kind.split('-')[1]} without head weights")
     check_arch(encoder, arch, checkpoint)
     if head_classes(head_state) != num_classes:
-        raise ConfigError(f"{checkpoint} has a {head_classes(head_state)}-class head but --num-classes is "
-                          f"{num_classes}; pass --num-classes {head_classes(head_state)} or start from the encoder "
+        raise ConfigError(f"{checkpoint} has a {head_classes(head_state)}-class head but num_classes is "
+                          f"{num_classes}; use num_classes={head_classes(head_state)} or start from the encoder "
                           "alone (an export or pretraining checkpoint)")
     check_head_kind(head_state, head, checkpoint)
     return encoder.train(), head_state
@@ -120,4 +120,4 @@ def load_start_encoder(checkpoint: str | os.PathLike, *, arch: str | None, num_c
 def check_head_kind(head_state: dict | None, kind: str, source: Any) -> None:
     if head_state is not None and ("pooler.query_tokens" in head_state) != (kind == "attentive"):
         raise CheckpointError(f"{source} holds a {'attentive' if kind == 'linear' else 'linear'} head but head is "
-                              f"{kind!r}; set head to match (--set head=...)")
+                              f"{kind!r}; set head to match (head={'attentive' if kind == 'linear' else 'linear'!r})")

@@ -150,7 +150,7 @@ def _load(path: Path, model: FinetuneModel, optimizer: torch.optim.Optimizer, cf
           meta: dict) -> tuple[int, list[dict]]:
     ckpt = safe_torch_load(path)
     if not isinstance(ckpt, dict) or ckpt.get("format") != FT_FORMAT:
-        raise CheckpointError(f"{path}: not a vjepa finetune checkpoint; use another --out folder")
+        raise CheckpointError(f"{path}: not a vjepa finetune checkpoint; use another output folder")
     old, now = _resume_config(ckpt["config"]), _resume_config(to_dict(cfg))
     changed = sorted(k for k in set(old) | set(now) if old.get(k) != now.get(k))
     changed += sorted(k for k in set(meta) - {"encoder"} if ckpt["meta"].get(k) != meta[k])  # source, data, classes
@@ -159,7 +159,7 @@ def _load(path: Path, model: FinetuneModel, optimizer: torch.optim.Optimizer, cf
         old = {**old, **ckpt["meta"]}
         what = ", ".join(f"{k} {old.get(k)!r} -> {new.get(k)!r}" for k in changed)
         raise CheckpointError(f"{path} belongs to a run with other settings ({what}); resume with the same settings "
-                              "or use another --out folder")
+                              "or use another output folder")
     model.encoder.load_state_dict(ckpt["encoder"])
     model.head.load_state_dict(ckpt["head"])
     optimizer.load_state_dict(ckpt["optimizer"])
