@@ -45,7 +45,7 @@ def test_finetune_from_scratch_writes_eval_format_outputs(tmp_path):
     assert any(k.startswith("encoder.blocks.1.") for k in keys) and "head.linear.weight" in keys
 
 
-def test_finetune_resumes_exactly_after_a_kill(tmp_path, monkeypatch):
+def test_finetune_resumes_exactly_after_a_kill(tmp_path, monkeypatch, capsys):
     assert run(tmp_path / "whole") == 0
     real_step = ft_train.train_step
 
@@ -58,7 +58,9 @@ def test_finetune_resumes_exactly_after_a_kill(tmp_path, monkeypatch):
     assert run(tmp_path / "cut") == 130
     assert torch.load(tmp_path / "cut" / "checkpoints" / "latest.pt", weights_only=True)["step"] == 4
     monkeypatch.setattr(ft_train, "train_step", real_step)
+    capsys.readouterr()
     assert run(tmp_path / "cut") == 0
+    assert f"resuming from {tmp_path / 'cut' / 'checkpoints' / 'latest.pt'} at step 4" in capsys.readouterr().err
     a = load_file(str(tmp_path / "whole" / "model" / "model.safetensors"))
     b = load_file(str(tmp_path / "cut" / "model" / "model.safetensors"))
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
