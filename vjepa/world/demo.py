@@ -35,7 +35,7 @@ from vjepa.world.model import WorldModel
 from vjepa.world.planning import CEMSettings
 from vjepa.world.train import build_predictor, train_world_model
 
-EPISODES, EPISODE_FRAMES = 400, 20
+EPISODES, EPISODE_FRAMES = 160, 20
 TASKS, PLAN_STEPS, THRESHOLD = 32, 10, 0.1
 CEM = dict(horizon=2, samples=48, iterations=3, top_k=8)
 

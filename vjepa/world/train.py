@@ -202,8 +202,8 @@ def _train(cfg: WorldTrainConfig, source: str, out: Path, progress: bool, budget
             bar.update(1)
             bar.set_postfix(loss=f"{loss:.4f}", lr=f"{lr:.2e}")
             if step % cfg.run.log_every == 0 or step == end:
-                metrics.write(step, {"loss": loss, "loss_teacher_forcing": float(obj.teacher_forcing),
-                                     "loss_rollout": float(obj.rollout), "lr": lr, "weight_decay": wd})
+                metrics.write(step, {"loss": loss, "loss_teacher_forcing": float(obj.teacher_forcing.detach()),
+                                     "loss_rollout": float(obj.rollout.detach()), "lr": lr, "weight_decay": wd})
             stopped = budget is not None and time.perf_counter() - began > budget and step < end
             if step % cfg.run.checkpoint_every == 0 or step == end or stopped:
                 payload = {"format": WORLD_CHECKPOINT, "step": step, "predictor": predictor.state_dict(),
