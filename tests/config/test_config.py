@@ -27,7 +27,7 @@ from vjepa.core.errors import ConfigError
 from vjepa.models.registry import ARCHS
 
 PRESET_DIR = Path(vjepa.__file__).parent / "configs"
-PRESETS = sorted(p for p in PRESET_DIR.glob("*.yaml") if not p.stem.startswith("experiment_"))  # pretraining
+PRESETS = sorted(p for p in PRESET_DIR.glob("*.yaml") if not p.stem.startswith(("experiment_", "world_")))  # pretraining
 KNOWN_ARCHS = [*ARCHS, "custom"]
 
 

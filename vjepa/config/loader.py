@@ -31,6 +31,8 @@ from vjepa.core.io import write_text_atomic
 PRESET_PACKAGE = "vjepa.configs"
 EXPERIMENT_PREFIX = "experiment_"
 """Packaged files named ``experiment_*.yaml`` configure experiments (``vjepa experiment``), not pretraining runs."""
+OTHER_PREFIXES = (EXPERIMENT_PREFIX, "world_")
+"""Packaged files that are not pretraining presets (``world_*.yaml``: ``vjepa world train``)."""
 _NONE = type(None)
 T = TypeVar("T")
 # Official key names and common synonyms -> our field names; only used to suggest a fix for an unknown key.
@@ -215,7 +217,7 @@ def _set_key(cfg: Any, key: str, value: Any, source: str) -> None:
 
 def list_presets() -> list[str]:  # names of the packaged pretraining presets (vjepa/configs/*.yaml), sorted
     return sorted(p.name[:-5] for p in resources.files(PRESET_PACKAGE).iterdir()
-                  if p.name.endswith(".yaml") and not p.name.startswith(EXPERIMENT_PREFIX))
+                  if p.name.endswith(".yaml") and not p.name.startswith(OTHER_PREFIXES))
 
 
 def _read(path: str | os.PathLike) -> tuple[str, str]:
