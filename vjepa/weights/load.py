@@ -31,8 +31,7 @@ from vjepa.weights.detect import Source, detect
 from vjepa.weights.hf_classifier import load_hf_classifier
 from vjepa.weights.io import load_state_strict, load_tensors
 from vjepa.weights.keys import split_prefixes, strip_prefixes
-from vjepa.weights.official import (OfficialPretrain, load_official_pretrain, load_official_probe,
-                                    official_probe_state)
+from vjepa.weights.official import OfficialPretrain, load_official_pretrain, load_official_probe, official_probe_state
 
 log = logging.getLogger("vjepa")
 KEYS = ("target_encoder", "encoder")
