@@ -1,4 +1,4 @@
-"""The user-facing model API: ``vjepa.load(path)`` -> :class:`VJEPAModel` with ``embed``.
+"""The user-facing model API: ``vjepa.load(path)`` -> :class:`VJEPAModel` with ``embed`` and ``classify``.
 
 ``load`` accepts every weight format the project knows and returns the same object, in eval mode, with gradients
 off and its provenance in ``model.config``:
@@ -7,13 +7,14 @@ off and its provenance in ``model.config``:
 * our training checkpoint (``.pt``, ``format: vjepa-train-checkpoint/1``);
 * an official ``.pth.tar`` of facebookresearch/jepa (``arch="vit_large"`` …) or facebookresearch/vjepa2
   (``arch="vjepa2_vit_large"`` …): the files do not record their size, so ``arch`` is required;
-* a Hugging Face ``VJEPA2Model`` folder (``config.json`` with ``model_type: vjepa2``).
+* a Hugging Face ``VJEPA2Model`` folder (``config.json`` with ``model_type: vjepa2``), or a
+  ``VJEPA2ForVideoClassification`` folder (then also its pooler + classifier as the probe, and its label names).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
@@ -22,6 +23,8 @@ from torch import nn
 from vjepa.core import formats
 from vjepa.core.errors import ConfigError
 from vjepa.core.runtime import resolve_dtype
+from vjepa.data.hf_transform import hf_video_preprocess
+from vjepa.data.transforms import EvalVideoTransform
 from vjepa.models.encoder import VideoEncoder
 from vjepa.models.predictor import Predictor
 from vjepa.models.probe import AttentiveClassifier
@@ -31,6 +34,18 @@ FORMATS = {"export": formats.EXPORT, "train-checkpoint": formats.TRAIN_CHECKPOIN
            "finetune-export": formats.FINETUNE_EXPORT, "finetune-checkpoint": formats.FINETUNE_CHECKPOINT,
            "official-pretrain": "official", "hf-vjepa2": "hf-vjepa2"}
 """``model.config["format"]`` of each source kind (:mod:`vjepa.weights.detect`)."""
+
+
+@dataclass
+class Classification:
+    """What :meth:`VJEPAModel.classify` returns."""
+
+    logits: torch.Tensor
+    """(B, num_classes) float32, CPU."""
+    labels: list[str]
+    """The top-1 class name of each clip."""
+    names: list[str]
+    """Every class name, in index order."""
 
 
 class VJEPAModel(nn.Module):
@@ -58,6 +73,41 @@ class VJEPAModel(nn.Module):
     def embed(self, video: str | os.PathLike | torch.Tensor, **kwargs: Any) -> Embedding:
         """Embed a video file, an image, frames or clips; keyword arguments as :func:`vjepa.tools.embed.embed`."""
         return embed(self.encoder, video, probe=self.probe, **kwargs)
+
+    @torch.no_grad()
+    def classify(self, video: torch.Tensor, *, preprocess: str = "eval") -> Classification:
+        """Class scores of the model's probe (e.g. a transformers ``VJEPA2ForVideoClassification``).
+
+        Args:
+            video: uint8 frames ``(T, H, W, 3)`` (one clip, preprocessed here) or normalised float clips
+                ``(B, C, T, H, W)`` (used as they are).
+            preprocess: For uint8 frames: ``eval`` (our official frozen-eval view: short side to
+                ``size·256/224`` without antialiasing, centre crop) or ``hf`` (transformers'
+                ``VJEPA2VideoProcessor``: the same with antialiasing); ``size`` is the encoder's ``img_size``.
+
+        Returns:
+            :class:`Classification`: ``logits`` (B, num_classes) float32 and the top-1 ``labels`` (names from the
+            source's ``id2label`` when it has them, else class indices).
+        """
+        if self.probe is None:
+            raise ConfigError("classify needs a model with a classifier: a VJEPA2ForVideoClassification folder, "
+                              "or vjepa.load(..., probe=PATH)")
+        if video.dtype == torch.uint8:
+            size = self.encoder.cfg.img_size
+            if preprocess == "hf":
+                clip = hf_video_preprocess(video, size)
+            elif preprocess == "eval":
+                clip = EvalVideoTransform(size)(video)[0]
+            else:
+                raise ConfigError(f"preprocess {preprocess!r}: use 'eval' or 'hf'")
+            video = clip.unsqueeze(0)  # (1, C, T, H, W)
+        if video.ndim != 5:
+            raise ConfigError(f"video of shape {tuple(video.shape)}: give uint8 frames (T, H, W, 3) or float clips "
+                              "(B, C, T, H, W)")
+        param = next(self.encoder.parameters())
+        logits = self.probe(self.encoder(video.to(param.device, param.dtype))).float().cpu()  # (B, num_classes)
+        names = self.config.get("labels") or [str(i) for i in range(logits.shape[1])]
+        return Classification(logits, [names[i] for i in logits.argmax(dim=1).tolist()], list(names))
 
     def estimate_memory(self, batch_size: int = 4, frames: int | None = None, size: int | None = None,
                         dtype: str | torch.dtype = "auto", device: str | torch.device = "cpu") -> dict[str, int]:
@@ -124,6 +174,8 @@ def load(path: str | os.PathLike, *, arch: str | None = None, key: str = "target
                               "arch": arch, "format": FORMATS.get(source.kind, source.kind)}
     if source.kind == "official-pretrain":
         config["meta"] = loaded.meta
+    if loaded.meta.get("labels"):  # class names of a classifier (HF id2label)
+        config["labels"] = list(loaded.meta["labels"])
     if probe is not None:
         probe_module = load_probe(probe, encoder.cfg.num_heads)
         config["probe_source"] = str(probe)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import re
 import sys
 from pathlib import Path
@@ -18,6 +20,7 @@ from vjepa.core.errors import CheckpointError, ConfigError, VjepaError
 from vjepa.eval.checkpoints import load_frozen_encoder
 from vjepa.models.registry import create_encoder
 from vjepa.pretrain.checkpoint import FORMAT
+from vjepa.weights.load import load_probe
 
 OFFICIAL_CKPT = OFFICIAL / "checkpoint.pth.tar"
 CLIPS = ["--frames-per-clip", "8", "--frame-step", "1", "--crop-size", "32", "--device", "cpu", "--dtype", "float32",
@@ -123,3 +126,31 @@ def test_checkpoint_forms(data, tmp_path):
         load_frozen_encoder(tmp_path / "junk.pth.tar")
     a, b = (load_frozen_encoder("none", arch="custom", embed_dim=48, depth=1, num_heads=2, seed=3) for _ in "ab")
     assert torch.equal(a.patch_embed.proj.weight, b.patch_embed.proj.weight)  # the baseline is seeded
+
+
+def test_vjepa2_probe_then_hf_classification_export(tmp_path, capsys):
+    """``--probe vjepa2`` trains the 4-block probe on a tiny RoPE encoder; ``vjepa convert to-hf-classifier``
+    turns the output into a folder transformers loads, giving our logits (classification parity)."""
+    transformers = pytest.importorskip("transformers")
+    from vjepa.cli.main import main as vjepa_main
+    from vjepa.weights.io import save_modules
+
+    data = make_dataset(tmp_path / "data")
+    enc = create_encoder("custom", embed_dim=32, depth=1, num_heads=2, num_frames=8, img_size=32, patch_size=16,
+                         use_rope=True)
+    export = save_modules(tmp_path / "rope", {"encoder": enc}, {"format": "vjepa-export/1",
+                                                                 "encoder": dataclasses.asdict(enc.cfg)})
+    out = tmp_path / "eval"
+    argv = ["--checkpoint", str(export), "--train-csv", str(data["train_csv"]), "--val-csv", str(data["val_csv"]),
+            "--probe", "vjepa2", "--epochs", "1", "--out", str(out), *CLIPS]
+    assert main(argv) == 0
+    cfg = json.loads((out / "probe" / "config.json").read_text())["probe"]
+    assert (cfg["variant"], cfg["depth"]) == ("vjepa2", 4)
+    assert vjepa_main(["convert", "to-hf-classifier", str(out), str(tmp_path / "hf")]) == 0
+    assert "VJEPA2ForVideoClassification" in capsys.readouterr().out
+    hf = transformers.VJEPA2ForVideoClassification.from_pretrained(tmp_path / "hf").eval()
+    probe = load_probe(out / "probe", 2)
+    video = torch.randn(1, 3, 8, 32, 32)
+    with torch.no_grad():
+        err = (hf(pixel_values_videos=video.transpose(1, 2)).logits - probe(enc(video))).abs().max().item()
+    assert err <= 1e-4

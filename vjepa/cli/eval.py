@@ -7,7 +7,7 @@ from typing import Any
 
 from vjepa.config import set_values
 from vjepa.core.errors import ConfigError
-from vjepa.eval.config import PROTOCOLS, EvalConfig, validate_eval
+from vjepa.eval.config import PROBE_KINDS, PROTOCOLS, EvalConfig, validate_eval
 
 # Official clip layouts (frames per clip, frame step, temporal segments, spatial views), spec §7.2, as config keys.
 PRESETS: dict[str, dict[str, int]] = {
@@ -17,7 +17,7 @@ PRESETS: dict[str, dict[str, int]] = {
 # argparse destination -> EvalConfig key, for the options whose unset value (None) means "the default".
 FLAG_KEYS = {"num_classes": "num_classes", "frames_per_clip": "clip.num_frames", "frame_step": "clip.frame_step",
              "segments": "clip.num_segments", "views": "clip.num_views", "crop_size": "clip.crop_size",
-             "protocol": "probe.protocol", "layer": "probe.layer", "epochs": "probe.epochs",
+             "protocol": "probe.protocol", "probe": "probe.kind", "layer": "probe.layer", "epochs": "probe.epochs",
              "batch_size": "probe.batch_size", "lr": "probe.lr", "weight_decay": "probe.weight_decay",
              "label_fraction": "lowshot.label_fraction", "splits": "lowshot.num_splits", "seed": "runtime.seed",
              "device": "runtime.device", "dtype": "runtime.dtype", "workers": "runtime.num_workers",
@@ -100,6 +100,8 @@ def add_eval_parser(subparsers: Any) -> argparse.ArgumentParser:
     g.add_argument("--crop-size", type=int)
     g = p.add_argument_group("probe (defaults: official recipe, 20 epochs, lr 1e-3, weight decay 0.01)")
     g.add_argument("--protocol", choices=PROTOCOLS, help="attentive probe (official, default), linear or k-NN")
+    g.add_argument("--probe", choices=PROBE_KINDS, help="attentive probe: vjepa1 (1 block, default) or vjepa2 "
+                                                        "(4 blocks, the V-JEPA 2 frozen evals)")
     g.add_argument("--layer", type=int, help="probe this block's output (0-based, -1 = last) instead of the output")
     g.add_argument("--epochs", type=int)
     g.add_argument("--batch-size", type=int, help="probe batch (and extraction batch); default 16")

@@ -114,6 +114,16 @@ def _cmd_convert_to_hf(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_convert_to_hf_classifier(args: argparse.Namespace) -> int:
+    """A vjepa eval / finetune output -> a transformers VJEPA2ForVideoClassification folder."""
+    from vjepa.tools.export_classifier import export_classifier
+
+    out = export_classifier(args.source_dir, args.out_dir, encoder=args.encoder, arch=args.arch)
+    print(f"exported {args.source_dir} -> {out}/model.safetensors, {out}/config.json "
+          "(transformers VJEPA2ForVideoClassification)")
+    return 0
+
+
 def one_line(message: str) -> str:
     """The user-facing line of an error message. Errors raised in DataLoader workers come back wrapped in a
     "Caught ... in DataLoader worker" header and the worker's traceback; keep only the original message."""
@@ -194,6 +204,13 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--arch", help="size of an official checkpoint (vjepa2_vit_large, ...)")
     c.add_argument("--key", default="target_encoder", choices=("target_encoder", "encoder"))
     c.set_defaults(func=_cmd_convert_to_hf)
+    c = conv.add_parser("to-hf-classifier", help="a vjepa eval or finetune output -> a transformers "
+                                                 "VJEPA2ForVideoClassification folder")
+    c.add_argument("source_dir", help="vjepa eval --out folder (metrics.json + probe/) or vjepa finetune output")
+    c.add_argument("out_dir", help="folder for config.json and model.safetensors")
+    c.add_argument("--encoder", help="the encoder's weights (default: the checkpoint the evaluation recorded)")
+    c.add_argument("--arch", help="size of an official encoder checkpoint (vjepa2_vit_large, ...)")
+    c.set_defaults(func=_cmd_convert_to_hf_classifier)
     return parser
 
 

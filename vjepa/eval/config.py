@@ -12,12 +12,17 @@ from dataclasses import dataclass, field
 from vjepa.config import EvalClipConfig, RuntimeConfig, at_least, check_clip, check_runtime, choose, need
 
 PROTOCOLS = ("attentive", "linear", "knn")
+PROBE_KINDS = ("vjepa1", "vjepa2")
 
 
 @dataclass
 class EvalProbeConfig:
     protocol: str = "attentive"
     """``attentive`` (the official attentive probe), ``linear`` or ``knn`` (the quick protocols)."""
+    kind: str = "vjepa1"
+    """The attentive probe: ``vjepa1`` (1 cross-attention block, facebookresearch/jepa) or ``vjepa2`` (3
+    self-attention blocks over the tokens, then the cross-attention: ``num_probe_blocks: 4`` of the V-JEPA 2
+    frozen evals; docs/vjepa2.md)."""
     layer: int | None = None
     """Probe this block's (normed) output instead of the encoder output (0-based, negative from the end)."""
     epochs: int = 20
@@ -57,6 +62,7 @@ def validate_eval(cfg: EvalConfig) -> None:
     need(cfg.probe.lr > 0, f"probe.lr = {cfg.probe.lr}: must be > 0")
     at_least(cfg, 0, ("probe.weight_decay",))
     choose("probe.protocol", cfg.probe.protocol, PROTOCOLS)
+    choose("probe.kind", cfg.probe.kind, PROBE_KINDS)
     fraction = cfg.lowshot.label_fraction
     need(fraction is None or 0 < fraction <= 1,
          f"lowshot.label_fraction = {fraction}: must be in (0, 1], e.g. 0.1 for 10 %")

@@ -52,6 +52,8 @@ class ProbeRecipe:
     num_heads: int | None = None
     """None: the encoder's heads, recorded in the features' ``meta`` (official)."""
     depth: int = 1
+    variant: str = "vjepa1"
+    """Where the ``depth - 1`` self-attention blocks run (:class:`~vjepa.models.probe.ProbeConfig`)."""
     val_every_epoch: bool = True
     """Also record the validation top-1 after every epoch (as the official log); the result is the last epoch."""
 
@@ -171,7 +173,8 @@ def train_attentive_probe(train: FeatureSet, val: FeatureSet, num_classes: int, 
         raise ConfigError(f"probe dtype {dtype} is not supported; use float32 or bfloat16")
     heads = _check_inputs(train, val, num_classes, recipe)
     device = torch.device(device)
-    cfg = ProbeConfig(embed_dim=train.embed_dim, num_heads=heads, num_classes=num_classes, depth=recipe.depth)
+    cfg = ProbeConfig(embed_dim=train.embed_dim, num_heads=heads, num_classes=num_classes, depth=recipe.depth,
+                      variant=recipe.variant)
     with torch.random.fork_rng(devices=[]):  # seeded init without touching the caller's global RNG
         torch.manual_seed(recipe.seed)
         probe = AttentiveClassifier(cfg)

@@ -44,6 +44,7 @@ from vjepa.eval.quick import knn_probe, linear_probe
 from vjepa.eval.report import json_safe, protocol_tag, summary_line, write_eval_outputs
 from vjepa.eval.splits import Split, read_split
 from vjepa.models.encoder import VideoEncoder
+from vjepa.models.probe import VJEPA2_PROBE_DEPTH
 
 
 def _batches(loader: DataLoader, segments: int, failures: list[str]) -> Iterator[dict[str, Any]]:
@@ -117,8 +118,9 @@ def _probe(train: FeatureSet, val: FeatureSet, out: Path, *, s: EvalConfig, head
     """Train and test one probe, write its outputs into ``out``: (metrics.json content, summary line)."""
     p, seed = s.probe, s.runtime.seed
     if p.protocol == "attentive":
+        depth = VJEPA2_PROBE_DEPTH if p.kind == "vjepa2" else 1
         recipe = ProbeRecipe(epochs=p.epochs, batch_size=p.batch_size, lr=p.lr, weight_decay=p.weight_decay,
-                             seed=seed, num_heads=heads)
+                             seed=seed, num_heads=heads, depth=depth, variant=p.kind)
         result = train_attentive_probe(train, val, s.num_classes, recipe, device=device, dtype=dtype,
                                        progress=progress)
         line = write_eval_outputs(out, result, record, names)

@@ -28,7 +28,7 @@ import json
 import logging
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +124,9 @@ class HFModel:
     predictor: Predictor
     config: dict[str, Any]
     """The folder's config.json."""
+    heads: dict[str, torch.Tensor] = field(default_factory=dict)
+    """A ``VJEPA2ForVideoClassification``'s tensors outside the backbone (``pooler.*``, ``classifier.*``), by
+    their HF names; :mod:`vjepa.weights.hf_classifier` builds the probe from them."""
 
 
 def _read_weights(folder: Path) -> dict[str, torch.Tensor]:
@@ -206,7 +209,8 @@ def configs_from_hf(cfg: dict[str, Any], hf: dict[str, torch.Tensor], where: str
 
 
 def load_hf(folder: str | os.PathLike) -> HFModel:
-    """Our encoder and predictor from a transformers ``VJEPA2Model`` (or ``VJEPA2ForVideoClassification``) folder.
+    """Our encoder and predictor from a transformers ``VJEPA2Model`` (or ``VJEPA2ForVideoClassification``) folder;
+    a classifier's pooler and linear layer are returned unread in ``heads`` (see :mod:`.hf_classifier`).
 
     Raises:
         ConfigError: config.json is not VJEPA2 or disagrees with the weights (the key is named);
@@ -217,9 +221,9 @@ def load_hf(folder: str | os.PathLike) -> HFModel:
     cfg = read_json_object(config_path)
     hf = _read_weights(folder)
     modules = split_prefixes(hf)
-    if "vjepa2" in modules:  # a classifier: the backbone lives under vjepa2.
-        heads = sorted(m for m in modules if m != "vjepa2")
-        log.warning("%s: a VJEPA2 classifier; only its backbone is imported (not %s)", folder, ", ".join(heads))
+    heads: dict[str, torch.Tensor] = {}
+    if "vjepa2" in modules:  # a classifier: the backbone lives under vjepa2., the head beside it
+        heads = {k: v for k, v in hf.items() if not k.startswith("vjepa2.")}
         hf = modules["vjepa2"]
     enc_cfg, pred_cfg = configs_from_hf(cfg, hf, str(config_path))
     encoder, predictor = VideoEncoder(enc_cfg), Predictor(pred_cfg)
@@ -230,7 +234,7 @@ def load_hf(folder: str | os.PathLike) -> HFModel:
     if unexpected:
         raise CheckpointError(f"{folder}: tensors that map onto nothing: {', '.join(unexpected[:8])}"
                               + (f" (+{len(unexpected) - 8} more)" if len(unexpected) > 8 else ""))
-    return HFModel(encoder.eval(), predictor.eval(), cfg)
+    return HFModel(encoder.eval(), predictor.eval(), cfg, heads)
 
 
 def hf_config(encoder: VideoEncoder, predictor: Predictor | None) -> dict[str, Any]:

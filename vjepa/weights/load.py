@@ -28,10 +28,10 @@ from vjepa.models.predictor import Predictor, PredictorConfig
 from vjepa.models.probe import AttentiveClassifier, ProbeConfig
 from vjepa.models.registry import ARCHS, encoder_config
 from vjepa.weights.detect import Source, detect
-from vjepa.weights.hf import load_hf
+from vjepa.weights.hf_classifier import load_hf_classifier
 from vjepa.weights.io import load_state_strict, load_tensors
 from vjepa.weights.keys import split_prefixes, strip_prefixes
-from vjepa.weights.official import OfficialPretrain, load_official_pretrain, load_official_probe
+from vjepa.weights.official import OfficialPretrain, load_official_pretrain, load_official_probe, official_probe_state
 
 log = logging.getLogger("vjepa")
 KEYS = ("target_encoder", "encoder")
@@ -76,7 +76,7 @@ def read_states(source: str | os.PathLike | Source, names: Sequence[str]) -> dic
     if source.content is None:
         states = split_prefixes(load_tensors(source.weights))
     elif source.kind == "official-probe":
-        states = {"probe": strip_prefixes(source.content.get("classifier") or {})}
+        states = {"probe": official_probe_state(source.path, source.content)[0]}
     elif source.kind == "official-pretrain":
         states = {k: strip_prefixes(v) for k, v in source.content.items() if k in source.parts}
     else:
@@ -196,8 +196,10 @@ def load_parts(source: str | os.PathLike | Source, parts: Sequence[str] = ("enco
         if arch is not None:
             raise ConfigError(f"{source.path} is a Hugging Face VJEPA2 folder, whose config.json gives the size; "
                               "drop arch")
-        hf = load_hf(source.path)
+        hf = load_hf_classifier(source.path)
         out.encoder, out.predictor, out.key = hf.encoder, hf.predictor, "encoder"  # HF ports hold one encoder
+        if "probe" in parts and hf.probe is not None:  # a VJEPA2ForVideoClassification: pooler + classifier
+            out.probe, out.meta["labels"] = hf.probe, hf.labels
     elif source.kind == "official-pretrain":
         official = _official(source, arch, num_frames, img_size, overrides)
         out.encoder, out.predictor, out.meta = getattr(official, key), official.predictor, official.meta

@@ -2,7 +2,7 @@
 ``vjepa2_*`` arch) checkpoints into our modules, strictly.
 
 Pretraining checkpoints hold ``encoder``, ``target_encoder`` and ``predictor`` state dicts whose keys start with
-``module.backbone.`` (DDP around the multi-mask wrapper); probe checkpoints hold ``classifier`` with ``module.``.
+``module.backbone.`` (DDP around the multi-mask wrapper); probe checkpoints hold ``classifier`` (V-JEPA 1) or a list ``classifiers`` (V-JEPA 2) with ``module.``.
 Every key must map onto our modules and every shape must agree; nothing is dropped silently.
 """
 
@@ -158,12 +158,35 @@ def load_official_encoder(path: str | os.PathLike, arch: str, *, key: str = "tar
     return getattr(loaded, key)
 
 
-def load_official_probe(path: str | os.PathLike, num_heads: int, attention: str = "auto", ckpt: Any = None
-                        ) -> AttentiveClassifier:
-    """An official attentive-probe checkpoint (key ``classifier``). Sizes are read from the weights; the number
-    of heads cannot be, and is the encoder's in the official evals. ``ckpt``: the contents, when already read."""
-    ckpt = _read_dict(path, ("classifier",), ckpt)
-    state = strip_prefixes(ckpt["classifier"])
+def official_probe_state(path: Any, ckpt: Any, index: int = 0) -> tuple[dict[str, torch.Tensor], str]:
+    """The probe state dict of an official probe file and its variant: V-JEPA 1 files hold one ``classifier``,
+    V-JEPA 2 files (facebookresearch/vjepa2 evals) a list ``classifiers``, one per grid-searched lr / wd pair."""
+    if not isinstance(ckpt, dict) or not ({"classifier", "classifiers"} & set(ckpt)):
+        found = ", ".join(sorted(map(str, ckpt))) if isinstance(ckpt, dict) else type(ckpt).__name__
+        raise CheckpointError(f"{path}: not an official probe checkpoint: no classifier or classifiers (found "
+                              f"{found or 'nothing'})")
+    if "classifier" in ckpt:
+        return strip_prefixes(ckpt["classifier"]), "vjepa1"
+    heads = ckpt["classifiers"]
+    if not isinstance(heads, (list, tuple)) or not heads:
+        raise CheckpointError(f"{path}: 'classifiers' is not a non-empty list of state dicts")
+    if not 0 <= index < len(heads):
+        raise CheckpointError(f"{path}: probe index {index} is out of range; the file holds {len(heads)} "
+                              f"classifiers, use 0..{len(heads) - 1}")
+    return strip_prefixes(heads[index]), "vjepa2"
+
+
+def load_official_probe(path: str | os.PathLike, num_heads: int, attention: str = "auto", ckpt: Any = None,
+                        *, index: int = 0, variant: str | None = None) -> AttentiveClassifier:
+    """An official attentive-probe checkpoint, loaded strictly. Sizes are read from the weights; the number of
+    heads cannot be, and is the encoder's in the official evals. ``ckpt``: the contents, when already read.
+
+    Args:
+        index: Which of a V-JEPA 2 file's ``classifiers`` (the grid-searched heads; 0 = the first).
+        variant: ``vjepa1`` or ``vjepa2``; None: from the file (``classifier``: V-JEPA 1, ``classifiers``: V-JEPA 2).
+    """
+    ckpt = safe_torch_load(path) if ckpt is None else ckpt
+    state, found = official_probe_state(path, ckpt, index)
     try:
         query = state["pooler.query_tokens"]
         linear = state["linear.weight"]
@@ -173,7 +196,7 @@ def load_official_probe(path: str | os.PathLike, num_heads: int, attention: str 
     dim = query.shape[-1]
     cfg = ProbeConfig(embed_dim=dim, num_heads=num_heads, num_classes=linear.shape[0],
                       depth=_depth(state, "pooler.blocks") + 1, mlp_ratio=hidden / dim,
-                      num_queries=query.shape[1], attention=attention)
+                      num_queries=query.shape[1], attention=attention, variant=variant or found)
     probe = AttentiveClassifier(cfg)
     load_state_strict(probe, state, f"{path} [classifier]")
     return probe
