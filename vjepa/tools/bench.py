@@ -185,21 +185,22 @@ def bench_config(name: str, cfg: PretrainConfig, steps: int, warmup: int, peaks:
 def bench_extraction(name: str, encoder: torch.nn.Module, video: torch.Tensor, steps: int, warmup: int,
                      flops: float, peaks: dict, forward: tuple[float, str]) -> dict:
     """Feature extraction of the clips of ``video`` (B, 3, T, S, S) through the real extraction path
-    (:func:`vjepa.tools.embed.embed`, as ``model.embed`` and ``vjepa extract``): each clip as uint8 frames, one
-    embed call per clip (resize and centre crop, normalise, one window, ``dtype="auto"``, mean pooling). ``flops``
+    (:func:`vjepa.tools.embed.embed`, as ``model.embed`` and ``vjepa extract``): the B clips as one video of
+    uint8 frames, cut into B windows that embed batches B at a time, as it does for the windows of a long video
+    (resize and centre crop, normalise, ``dtype="auto"``, mean pooling). ``flops``
     is the forward's for the B clips; the MFU is given when the matmul peak of the extraction precision was
     measured in this run. ``forward``: seconds per clip and precision of the pretraining forward of the same clips,
     reported next to the extraction with the ratio ``extract_vs_forward`` (extraction / forward, per clip)."""
     b, _, t, size, _ = video.shape
     low, high = video.amin(), video.amax()
     frames = ((video - low) / (high - low).clamp_min(1e-12) * 255).round().to(torch.uint8)
-    frames = frames.permute(0, 2, 3, 4, 1).cpu()  # (B, T, S, S, 3): the same clips, as decoded frames
+    frames = frames.permute(0, 2, 3, 4, 1).reshape(b * t, size, size, 3).cpu()  # (B·T, S, S, 3): one video
     device = next(encoder.parameters()).device
     precision = str(resolve_dtype("auto", device)).split(".")[-1]
 
     def extract() -> None:
-        for clip in frames:
-            embed(encoder, clip, window=t, size=size, batch_size=1, dtype="auto")
+        windows = embed(encoder, frames, window=t, stride=t, size=size, batch_size=b, dtype="auto")
+        assert windows.features.shape[0] == b  # (B, D): one window per clip
 
     reset_peak_memory(device)
     seconds = timed(extract, steps, warmup, device)
