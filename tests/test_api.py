@@ -109,9 +109,11 @@ def test_real_video_by_path_equals_decoded_frames(model, real_clips):
 
 def test_bad_arguments_are_one_line(model, long_video, tmp_path):
     for kwargs, match in [({"pool": "max"}, "pool"), ({"pool": "attentive"}, "attentive probe"),
-                          ({"window": 7}, "tubelet"), ({"resize": "zoom"}, "resize")]:
-        with pytest.raises(ConfigError, match=match):
+                          ({"window": 7}, "tubelet"), ({"resize": "zoom"}, "resize"),
+                          ({"layers": [11, -1]}, r"layers=\[11, -1\] out of range for a 2-block encoder")]:
+        with pytest.raises(ConfigError, match=match) as e:
             model.embed(long_video, **kwargs)
+        assert "\n" not in str(e.value)
     (tmp_path / "bad.mp4").write_text("not a video")
     with pytest.raises(vjepa.core.errors.DataError, match="bad.mp4"):
         model.embed(tmp_path / "bad.mp4")
