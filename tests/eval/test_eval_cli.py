@@ -171,3 +171,11 @@ def test_one_class_folder_is_refused(data, tmp_path, capsys):
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and re.search(match, err), err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_wrong_crop_size_names_only_the_crop(data, tmp_path, capsys):
+    argv = ["--checkpoint", str(data["export"]), "--train-csv", str(data["train_csv"]), "--val-csv",
+            str(data["val_csv"]), "--out", str(tmp_path / "out"), *CLIPS, "--crop-size", "30"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err == "error: clip.crop_size 30 must be a multiple of the encoder's patch size 16\n", err
