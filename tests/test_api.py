@@ -109,9 +109,11 @@ def test_real_video_by_path_equals_decoded_frames(model, real_clips):
 
 def test_bad_arguments_are_one_line(model, long_video, tmp_path):
     for kwargs, match in [({"pool": "max"}, "pool"), ({"pool": "attentive"}, "attentive probe"),
-                          ({"window": 7}, "tubelet"), ({"resize": "zoom"}, "resize")]:
-        with pytest.raises(ConfigError, match=match):
+                          ({"window": 7}, "tubelet"), ({"resize": "zoom"}, "resize"),
+                          ({"layers": [11, -1]}, r"layers=\[11, -1\] out of range for a 2-block encoder")]:
+        with pytest.raises(ConfigError, match=match) as e:
             model.embed(long_video, **kwargs)
+        assert "\n" not in str(e.value)
     (tmp_path / "bad.mp4").write_text("not a video")
     with pytest.raises(vjepa.core.errors.DataError, match="bad.mp4"):
         model.embed(tmp_path / "bad.mp4")
@@ -199,3 +201,19 @@ def test_load_with_a_vjepa_eval_probe_folder(tmp_path):
         bad = AttentiveClassifier(ProbeConfig(embed_dim=24, num_heads=2, num_classes=3))
         save_modules(tmp_path / "bad", {"probe": bad}, {"probe": asdict(bad.cfg)})
         vjepa.load(tmp_path / "exp", probe=tmp_path / "bad")
+
+
+def test_an_encoder_only_hf_export_loads_back(tmp_path, capsys):
+    """Issue #18 item 9: export_hf(encoder, None) writes a folder vjepa.load reads (no predictor)."""
+    from vjepa.cli.main import main
+
+    enc = tiny_encoder(use_rope=True)
+    export_hf(enc, None, tmp_path / "hf")
+    model = vjepa.load(tmp_path / "hf")
+    assert model.predictor is None and model.config["format"] == "hf-vjepa2"
+    clip = torch.randn(1, 3, 4, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(model(clip), enc(clip))
+    assert main(["convert", "hf", str(tmp_path / "hf"), str(tmp_path / "ours")]) == 0  # -> an encoder-only export
+    again = vjepa.load(tmp_path / "ours")
+    assert again.predictor is None and torch.equal(again.encoder.norm.weight, enc.norm.weight)

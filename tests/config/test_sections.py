@@ -44,6 +44,11 @@ def test_section_checks_name_the_key():
     assert error_of(check_runtime, RuntimeConfig(num_workers=-1)) == "runtime.num_workers = -1: must be >= 0"
     assert "clip.num_frames 5 must be a multiple of the encoder's tubelet size 2" in error_of(
         check_clip_fits, ClipConfig(num_frames=5), 2, 16)
+    # issue #18 item 10: only the value that is wrong is named
+    assert error_of(check_clip_fits, ClipConfig(num_frames=8, crop_size=30), 2, 8) == \
+        "clip.crop_size 30 must be a multiple of the encoder's patch size 8"
+    assert error_of(check_clip_fits, ClipConfig(num_frames=5, crop_size=32), 2, 8) == \
+        "clip.num_frames 5 must be a multiple of the encoder's tubelet size 2"
 
 
 @pytest.mark.parametrize("override, message", [

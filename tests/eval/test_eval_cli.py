@@ -154,3 +154,59 @@ def test_vjepa2_probe_then_hf_classification_export(tmp_path, capsys):
     with torch.no_grad():
         err = (hf(pixel_values_videos=video.transpose(1, 2)).logits - probe(enc(video))).abs().max().item()
     assert err <= 1e-4
+
+
+@pytest.mark.parametrize("protocol", ["knn", "linear"])
+def test_quick_lowshot_on_a_small_training_set_says_what_is_too_small(data, tmp_path, capsys, protocol):
+    """4 training clips (2 per class) at 50 %: 1 per class per split, nothing to hold out (issue #18, item 3)."""
+    small = tmp_path / "small_train.csv"
+    small.write_text("".join(f"{data['train_csv'].parent / f'train_{i}.mp4'} {i % 2}\n" for i in range(4)))
+    out = tmp_path / "out"
+    argv = ["--checkpoint", str(data["export"]), "--train-csv", str(small), "--val-csv", str(data["val_csv"]),
+            "--protocol", protocol, "--label-fraction", "0.5", "--splits", "2", "--out", str(out), *CLIPS]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "validation set is empty" not in err, err
+    assert re.search(r"lowshot\.label_fraction 0\.5 of the 4 training samples keeps 1 per class \(2 in all\).*"
+                     r"at least 2 training samples; use lowshot\.label_fraction >= 0\.75", err), err
+    assert not out.exists()  # checked before any feature is extracted or any file written
+    argv[argv.index("--label-fraction") + 1] = "0.75"
+    assert main(argv) == 0 and (out / "splits.json").is_file()
+
+
+@pytest.mark.parametrize("labels, num_classes, match", [
+    ([0, 1, 0, 1], 3, r"small_train\.csv: no training example of class 2 \(num_classes 3\); set num_classes 2"),
+    ([1, 2, 1, 2], 3, r"no training example of class 0 \(num_classes 3\); add their examples"),
+])
+def test_num_classes_without_training_examples_stops(data, tmp_path, capsys, labels, num_classes, match):
+    small = tmp_path / "small_train.csv"
+    small.write_text("".join(f"{data['train_csv'].parent / f'train_{i}.mp4'} {y}\n" for i, y in enumerate(labels)))
+    argv = ["--checkpoint", str(data["export"]), "--train-csv", str(small), "--val-csv", str(data["val_csv"]),
+            "--protocol", "knn", "--out", str(tmp_path / "out"), *CLIPS, "--num-classes", str(num_classes)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and re.search(match, err), err
+    assert not (tmp_path / "out").exists()
+
+
+def test_one_class_folder_is_refused(data, tmp_path, capsys):
+    one = tmp_path / "one"
+    (one / "bright").mkdir(parents=True)
+    for png in sorted((data["train_dir"] / "bright").iterdir()):
+        (one / "bright" / png.name).symlink_to(png)
+    argv = ["--checkpoint", str(data["export"]), "--train-dir", str(one), "--val-dir", str(one), "--protocol",
+            "knn", "--out", str(tmp_path / "out"), *CLIPS]
+    for classes, match in [("1", r"num_classes 1: a classifier needs at least 2 classes"),
+                           ("2", r"1 class sub-folder\(s\) but num_classes is 2; a classifier needs at least 2")]:
+        assert main([*argv, "--num-classes", classes]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and re.search(match, err), err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_wrong_crop_size_names_only_the_crop(data, tmp_path, capsys):
+    argv = ["--checkpoint", str(data["export"]), "--train-csv", str(data["train_csv"]), "--val-csv",
+            str(data["val_csv"]), "--out", str(tmp_path / "out"), *CLIPS, "--crop-size", "30"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err == "error: clip.crop_size 30 must be a multiple of the encoder's patch size 16\n", err

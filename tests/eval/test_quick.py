@@ -8,7 +8,8 @@ import torch
 
 from vjepa.core.errors import ConfigError
 from vjepa.eval.features import FeatureSet
-from vjepa.eval.quick import holdout_split, knn_probe, knn_probs, linear_probe, pooled
+from vjepa.eval.lowshot import stratified_subset
+from vjepa.eval.quick import check_holdout_sizes, holdout_split, knn_probe, knn_probs, linear_probe, pooled
 
 
 def _clusters(n: int, seed: int, num_classes: int = 3, tokens: int = 4, dim: int = 8, noise: float = 1.0
@@ -77,3 +78,16 @@ def test_multi_view_val_features_average_the_views():
     two = FeatureSet([val.views[0], val.views[0] + 0.01], val.labels, {})
     out = knn_probe(train, two, 3, ks=(5,))
     assert out["num_val"] == 12 and out["metrics"]["top1"] >= 90.0
+
+
+def test_a_training_set_too_small_to_hold_out_is_one_line():
+    one_each = _clusters(3, 0)  # 1 sample per class: nothing to hold out
+    for probe in (knn_probe, linear_probe):
+        with pytest.raises(ConfigError, match=r"the 3 training samples have at most 1 per class: .* hold") as e:
+            probe(one_each, _clusters(6, 1), 3)
+        assert "\n" not in str(e.value)
+    check_holdout_sizes([0, 0, 1, 1], "knn")  # 2 per class: fine
+    with pytest.raises(ConfigError, match=r"label_fraction 0\.2 of the 14 .* keeps 1 per class \(2 in all\).*"
+                                          r"label_fraction >= 0\.215"):
+        check_holdout_sizes([0] * 7 + [1] * 7, "linear", label_fraction=0.2)
+    assert len(stratified_subset([0] * 7 + [1] * 7, 0.215, 0)) == 4  # the suggested fraction is enough

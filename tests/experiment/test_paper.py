@@ -149,8 +149,11 @@ def test_unknown_key_in_an_experiment_file(tmp_path):
 
 
 def test_a_base_override_is_checked_like_a_pretraining_config():
-    with pytest.raises(ConfigError, match="unknown key 'optim.lerning_rate'; did you mean 'optim.lr'"):
+    with pytest.raises(ConfigError, match=r"^base_set optim.lerning_rate=1: unknown key 'optim.lerning_rate'; did "
+                                          r"you mean 'optim.lr'"):  # the library names base_set, not a flag
         method_configs(load_paper_config(PRESET, TINY, [*TINY_BASE, "optim.lerning_rate=1"]))
+    with pytest.raises(ConfigError, match=r"^base_set optim\.lr: expected KEY=VALUE"):
+        method_configs(load_paper_config(PRESET, TINY, [*TINY_BASE, "optim.lr"]))
 
 
 def test_other_settings_in_the_same_folder_are_refused(tmp_path):
@@ -162,3 +165,6 @@ def test_other_settings_in_the_same_folder_are_refused(tmp_path):
 def test_cli_errors_are_one_line(capsys):
     assert main(["experiment", "paper", "--set", "probe.epoch=2", "--out", "unused"]) == 2
     assert "error: --set probe.epoch=2: unknown key 'probe.epoch'" in capsys.readouterr().err
+    assert main(["experiment", "paper", "--base-set", "optim.epoch=10", "--out", "unused"]) == 2
+    err = capsys.readouterr().err  # issue #18 item 6: the flag the user typed, not --set
+    assert err == "error: --base-set optim.epoch=10: unknown key 'optim.epoch'; did you mean 'optim.epochs'?\n"

@@ -14,7 +14,7 @@ from vjepa.models.probe import AttentiveClassifier, ProbeConfig
 from vjepa.pretrain.build import build_models
 from vjepa.pretrain.init import init_from_checkpoint, remap_mask_tokens
 from vjepa.pretrain.loop import pretrain
-from vjepa.weights.io import save_modules
+from vjepa.weights.io import SHOWN, load_state_strict, save_modules
 
 TINY = ["run.dtype=float32", "run.log_every=1", "run.health_every=0"]
 THREE_MASKS = 'masks.blocks=[{"spatial_scale": [0.25, 0.25], "temporal_scale": [1.0, 1.0], "num_blocks": 1}, ' \
@@ -117,3 +117,27 @@ def test_cli_init_runs_from_step_zero(source, tmp_path):
                  "--no-progress", "--set", "run.max_steps=1", "--set", "run.dtype=float32"]) == 0
     ckpt = torch.load(tmp_path / "o" / "checkpoints" / "latest.pt", weights_only=True)
     assert ckpt["step"] == 1 and ckpt["config"]["run"]["init"] == str(source)
+
+
+@pytest.mark.parametrize("size, theirs", [
+    (["model.embed_dim=64", "model.num_heads=4"], "width 64, depth 2, 4 heads"),
+    (["model.num_heads=4"], "width 48, depth 2, 4 heads"),  # same tensors, other heads: still not the same model
+])
+def test_another_models_checkpoint_is_one_short_line(source, tmp_path, capsys, size, theirs):
+    """Issue #18 item 10: both sizes, not every tensor (the strict loader's lists stop after a few)."""
+    code = main(["pretrain", "--config", "cpu_tiny", "--init", str(source), "--out", str(tmp_path / "o"),
+                 "--no-progress", *[a for s in [*size, "run.max_steps=1"] for a in ("--set", s)]])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and len(err) < 400, err
+    assert f"holds an encoder of width 48, depth 2, 2 heads, but this run's model is {theirs}" in err, err
+    assert not (tmp_path / "o" / "checkpoints").exists()
+
+
+def test_strict_loading_lists_a_few_tensors_then_counts_the_rest(source):
+    state = torch.load(source, weights_only=True)["predictor"]
+    models = build_models(load_config("cpu_tiny", [*TINY, "model.pred_embed_dim=64"]))
+    with pytest.raises(CheckpointError) as e:
+        load_state_strict(models[1], state, "ckpt [predictor]")
+    message = str(e.value)
+    mismatched = sum(tuple(v.shape) != tuple(models[1].state_dict()[k].shape) for k, v in state.items())
+    assert mismatched > SHOWN and message.count(") vs (") == SHOWN and f"... and {mismatched - SHOWN} more" in message

@@ -109,3 +109,12 @@ def test_extract_npy_folder_with_layers_and_tokens(tiny_export, clips, tmp_path)
     assert index["videos"]["sub/distorted.mp4"]["file"] == "sub/distorted.mp4.npy"
     array = np.load(out / "sub" / "distorted.mp4.npy")
     assert array.shape == (7, 2, 4, 4, 4, 48)  # windows, layers, T', H', W', D
+
+
+def test_layers_out_of_range_is_one_line_and_writes_nothing(tiny_export, clips, tmp_path, capsys):
+    out = tmp_path / "feats.safetensors"
+    argv = ["extract", str(clips), "--checkpoint", tiny_export, "--out", str(out), "--layers", "11,-1", *CLIP_ARGS]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "layers=[11, -1] out of range for a 2-block encoder" in err, err
+    assert not out.exists() and not list(tmp_path.glob("*.tmp*"))

@@ -167,6 +167,22 @@ def test_hf_round_trip_export(tmp_path, video):
         assert torch.equal(a, b)
 
 
+def test_encoder_only_export_loads_in_transformers_and_back(tmp_path, video):
+    """Issue #18 item 9: transformers loads it (its predictor missing, as it reports); vjepa loads the encoder."""
+    enc = create_encoder("custom", embed_dim=64, depth=2, num_heads=2, mlp_ratio=3.0, patch_size=8, num_frames=4,
+                         img_size=32, use_rope=True).eval()
+    scramble_(enc, 9)
+    export_hf(enc, None, tmp_path / "hf")
+    hf, info = transformers.VJEPA2Model.from_pretrained(tmp_path / "hf", output_loading_info=True)
+    assert info["missing_keys"] and all(k.startswith("predictor.") for k in info["missing_keys"])
+    assert not info["unexpected_keys"]
+    full = hf.eval()(video.transpose(1, 2), skip_predictor=True).last_hidden_state
+    assert max_err(enc(video), full) <= ATOL
+    back = load_hf(tmp_path / "hf")
+    assert back.predictor is None
+    assert all(torch.equal(a, b) for a, b in zip(back.encoder.state_dict().values(), enc.state_dict().values()))
+
+
 def test_export_refuses_sincos_model(tmp_path):
     enc = create_encoder("custom", embed_dim=64, depth=1, num_heads=2, patch_size=8, num_frames=4, img_size=32)
     with pytest.raises(ConfigError, match="RoPE") as e:

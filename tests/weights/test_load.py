@@ -101,3 +101,22 @@ def test_library_errors_name_parameters_not_flags():
                          (wrong_arch, ["arch="])]:
         text = str(error.value)
         assert "--" not in text and "\n" not in text and all(n in text for n in names), text
+
+
+def test_arch_must_agree_with_a_file_that_records_its_size(tmp_path):
+    """Issue #18 item 5: exports (and HF folders) record their size; an arch that disagrees is a one-line error."""
+    enc = tiny(use_rope=True)
+    save_modules(tmp_path / "export", {"encoder": enc}, {"format": "vjepa-export/1", "encoder": asdict(enc.cfg)})
+    export_hf(enc, create_predictor(enc.cfg, depth=1, embed_dim=24, num_heads=2, num_mask_tokens=10), tmp_path / "hf")
+    for folder in ("export", "hf"):
+        with pytest.raises(ConfigError, match=rf"arch='vit_large' disagrees with .*{folder}: it holds an encoder of "
+                                              r"width 48, 1 blocks, 2 heads, but arch vit_large expects width 1024, "
+                                              r"24 blocks, 16 heads; drop arch") as e:
+            vjepa.load(tmp_path / folder, arch="vit_large")
+        assert "\n" not in str(e.value)
+        assert load_encoder(tmp_path / folder, arch="custom").cfg.embed_dim == 48  # custom: nothing to compare
+    with pytest.raises(ConfigError, match="unknown model size 'vit_larg'; did you mean 'vit_large'"):
+        load_encoder(tmp_path / "export", arch="vit_larg")
+    small = create_encoder("vit_tiny", num_frames=2, img_size=16, patch_size=8)  # a registry size: it agrees
+    save_modules(tmp_path / "tiny", {"encoder": small}, {"format": "vjepa-export/1", "encoder": asdict(small.cfg)})
+    assert load_encoder(tmp_path / "tiny", arch="vit_tiny").cfg.embed_dim == 192

@@ -125,3 +125,12 @@ def test_cli_convert_and_models(tmp_path):
     assert len(bad.stderr.strip().splitlines()) == 1
     listing = subprocess.run([sys.executable, "-m", "vjepa", "models"], capture_output=True, text=True).stdout
     assert "vit_large" in listing and "303.9M" in listing and "631.6M" in listing
+
+
+def test_a_wrong_arch_names_the_parameter_not_a_flag():
+    """Issue #18 item 6: the Python loader says ``arch=``, never ``--arch``."""
+    with pytest.raises(CheckpointError) as info:
+        load_official_pretrain(REF.checkpoint, "vit_huge", num_frames=8, img_size=64)
+    message = str(info.value)
+    assert "arch='vit_huge' is width 1280, depth 32; pass the right arch, or arch='custom'" in message
+    assert "--" not in message and "\n" not in message

@@ -10,11 +10,17 @@ from vjepa.cli.motion import add_motion_parsers
 
 
 def _cmd_paper(args: argparse.Namespace) -> int:
+    from vjepa.core.errors import ConfigError
     from vjepa.experiment.config import load_paper_config
     from vjepa.experiment.paper import run_paper
 
     cfg = load_paper_config(args.config, args.set, args.base_set)
-    results = run_paper(cfg, args.out, stop_after=args.stop_after, progress=not args.no_progress)
+    try:
+        results = run_paper(cfg, args.out, stop_after=args.stop_after, progress=not args.no_progress)
+    except ConfigError as e:  # the library names the base_set item; on the command line it came from --base-set
+        if any(str(e).startswith(f"base_set {item}:") for item in args.base_set):
+            raise ConfigError(f"--{e}".replace("--base_set", "--base-set", 1)) from None
+        raise
     if results is None:
         print(f"stopped after {args.stop_after}; run the same command without --stop-after to continue")
     else:

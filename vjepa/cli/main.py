@@ -97,8 +97,11 @@ def _cmd_convert_hf(args: argparse.Namespace) -> int:
 
     loaded = load_hf(args.hf_dir)
     config = {"format": formats.EXPORT, "source": str(args.hf_dir), "arch": "hf-vjepa2",
-              "encoder": asdict(loaded.encoder.cfg), "predictor": asdict(loaded.predictor.cfg)}
-    out = save_modules(args.out_dir, {"encoder": loaded.encoder, "predictor": loaded.predictor}, config)
+              "encoder": asdict(loaded.encoder.cfg)}
+    modules = {"encoder": loaded.encoder}
+    if loaded.predictor is not None:  # an encoder-only folder converts to an encoder-only export
+        config["predictor"], modules["predictor"] = asdict(loaded.predictor.cfg), loaded.predictor
+    out = save_modules(args.out_dir, modules, config)
     print(f"converted {args.hf_dir} -> {out}/model.safetensors, {out}/config.json")
     return 0
 

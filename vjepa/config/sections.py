@@ -66,6 +66,7 @@ def check_runtime(runtime: RuntimeConfig, prefix: str = "runtime.") -> None:
 
 def check_clip_fits(clip: ClipConfig, tubelet_size: int, patch_size: int, prefix: str = "clip.") -> None:
     """The clip must tile into an encoder's tubelets (time) and patches (space)."""
-    need(clip.num_frames % tubelet_size == 0 and clip.crop_size % patch_size == 0,
-         f"{prefix}num_frames {clip.num_frames} must be a multiple of the encoder's tubelet size {tubelet_size} "
-         f"and {prefix}crop_size {clip.crop_size} of its patch size {patch_size}")
+    need(clip.num_frames % tubelet_size == 0,  # each check names only its own value
+         f"{prefix}num_frames {clip.num_frames} must be a multiple of the encoder's tubelet size {tubelet_size}")
+    need(clip.crop_size % patch_size == 0,
+         f"{prefix}crop_size {clip.crop_size} must be a multiple of the encoder's patch size {patch_size}")

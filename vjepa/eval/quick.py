@@ -51,10 +51,38 @@ def holdout_split(labels: torch.Tensor, fraction: float, seed: int) -> tuple[np.
     return fit, hold
 
 
+def check_holdout_sizes(labels: Sequence[int] | np.ndarray | torch.Tensor, protocol: str,
+                        label_fraction: float | None = None) -> None:
+    """Refuse (one-line ``ConfigError``) a training set, or a low-shot split of it, too small for the hold-out.
+
+    The hold-out needs a class with at least 2 samples (a single-sample class stays in the fitting part); the
+    per-class sizes of a low-shot split do not depend on its seed, so this is checked from the labels alone,
+    before any feature is extracted or any file written.
+    """
+    y = np.asarray(labels, dtype=np.int64).reshape(-1)
+    counts = np.bincount(y) if y.size else np.zeros(0, dtype=np.int64)
+    counts = counts[counts > 0]
+    kept = counts if label_fraction is None else \
+        np.minimum(counts, np.maximum(1, np.floor(label_fraction * counts + 0.5))).astype(np.int64)
+    if kept.size and kept.max() > 1:
+        return
+    choose = "lr and weight decay" if protocol == "linear" else "k"
+    need = (f"the {protocol} protocol holds out part of the training set to choose {choose}, which needs a class "
+            "with at least 2 training samples")
+    if label_fraction is not None and counts.size and counts.max() > 1:
+        least = math.ceil(1.5 / counts.max() * 1000) / 1000  # k_c >= 2 <=> fraction * n_c >= 1.5
+        raise ConfigError(f"lowshot.label_fraction {label_fraction:g} of the {y.size} training samples keeps "
+                          f"{kept.max()} per class ({kept.sum()} in all): {need}; use lowshot.label_fraction >= "
+                          f"{least:g}, more training samples, or probe.protocol attentive")
+    raise ConfigError(f"the {y.size} training samples have at most 1 per class: {need}; add training samples or use "
+                      "probe.protocol attentive")
+
+
 def _select(train: FeatureSet, val: FeatureSet, num_classes: int, grid: Sequence[dict[str, Any]],
             holdout_fraction: float, seed: int,
             predict: Callable[[FeatureSet, FeatureSet, dict[str, Any]], torch.Tensor]) -> dict[str, Any]:
     """Score every candidate on the hold-out, refit the best on all of ``train``, test it on ``val``."""
+    check_holdout_sizes(train.labels, "linear" if "lr" in grid[0] else "knn")
     fit, hold = holdout_split(train.labels, holdout_fraction, seed)
     fit_set, hold_set = train.subset(fit), train.subset(hold)
     scores = []

@@ -40,7 +40,7 @@ from vjepa.eval.config import EvalConfig, check_layer, validate_eval
 from vjepa.eval.features import FeatureSet, extract_features, feature_cache_key, load_or_extract
 from vjepa.eval.lowshot import lowshot_runs
 from vjepa.eval.probe_train import ProbeRecipe, train_attentive_probe
-from vjepa.eval.quick import knn_probe, linear_probe
+from vjepa.eval.quick import check_holdout_sizes, knn_probe, linear_probe
 from vjepa.eval.report import json_safe, protocol_tag, summary_line, write_eval_outputs
 from vjepa.eval.splits import Split, read_split
 from vjepa.models.encoder import VideoEncoder
@@ -165,6 +165,8 @@ def run_eval(encoder: VideoEncoder, settings: EvalConfig, out_dir: str | os.Path
     if train.classes is not None and val.classes is not None and train.classes != val.classes:
         raise DataError(f"{train.source} and {val.source} have different class folders ({len(train.classes)} vs "
                         f"{len(val.classes)} classes, or other names); labels would not match; use the same classes")
+    if s.probe.protocol != "attentive":  # before any feature is extracted or file written
+        check_holdout_sizes([e.label for e in train.entries], s.probe.protocol, s.lowshot.label_fraction)
     try:
         device = resolve_device(s.runtime.device)
     except RuntimeError as e:

@@ -1,7 +1,8 @@
 """Reading one side (train or val) of a labelled evaluation set: a ``path label`` CSV list or class folders.
 
-Used by ``vjepa eval`` and ``vjepa finetune``; every label is checked against ``num_classes`` and the errors name
-the file, the line and the parameters (``train_csv``, ``val_dir``, ``num_classes``).
+Used by ``vjepa eval`` and ``vjepa finetune``; every label is checked against ``num_classes``, every class needs a
+training example, and the errors name the file, the line and the parameters (``train_csv``, ``val_dir``,
+``num_classes``).
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ class Split:
 def read_split(name: str, csv: str | os.PathLike | None, folder: str | os.PathLike | None,
                num_classes: int) -> Split:
     """Read the ``name`` side (``train``/``val``) from exactly one of ``{name}_csv`` (``csv``) and ``{name}_dir``
-    (``folder``), and check every label is a class of ``num_classes`` (errors name the file and line)."""
+    (``folder``), and check every label is a class of ``num_classes`` (errors name the file and line) and, for the
+    ``train`` side, that every class has at least one example."""
     if (csv is None) == (folder is None):
         raise ConfigError(f"give exactly one of {name}_csv and {name}_dir")
     source = os.fspath(csv if csv is not None else folder)
@@ -58,4 +60,24 @@ def read_split(name: str, csv: str | os.PathLike | None, folder: str | os.PathLi
             "labels are class indices 0, 1, ..."
         raise DataError(f"{where}: label {labels[bad]} is not in [0, {num_classes}) (num_classes {num_classes}); "
                         f"{fix}")
+    if num_classes < 2:
+        raise ConfigError(f"num_classes {num_classes}: a classifier needs at least 2 classes (one class always "
+                          "scores 100 %); give the data of 2 or more classes")
+    if name == "train":
+        _check_every_class(source, labels, classes, num_classes)
     return Split(name, source, entries, classes)
+
+
+def _check_every_class(source: str, labels: list[int], classes: list[str] | None, num_classes: int) -> None:
+    """Every class of ``[0, num_classes)`` has a training example, else a one-line error naming the missing ones."""
+    missing = sorted(set(range(num_classes)) - set(labels))
+    if not missing or not labels:
+        return
+    if classes is not None:
+        fix = f"set num_classes {len(classes)}" if len(classes) > 1 else "a classifier needs at least 2 classes"
+        raise DataError(f"{source}: {len(classes)} class sub-folder(s) but num_classes is {num_classes}; {fix}")
+    shown = ", ".join(map(str, missing[:5])) + (f" ... and {len(missing) - 5} more" if len(missing) > 5 else "")
+    top = max(labels)
+    fix = f"set num_classes {top + 1} (largest label {top}, plus 1) or add their examples" if missing[0] > top else \
+        "add their examples (labels are class indices 0, 1, ...)"
+    raise DataError(f"{source}: no training example of class {shown} (num_classes {num_classes}); {fix}")

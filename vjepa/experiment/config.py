@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vjepa.config import PretrainConfig, at_least, choose, load_config, load_typed, need, to_dict, validate
+from vjepa.config.loader import parse_yaml, set_values
+from vjepa.core.errors import ConfigError
 from vjepa.data.synthetic import VAL_OFFSET
 from vjepa.models.registry import ARCHS
 
@@ -75,7 +77,14 @@ def validate_paper(cfg: PaperConfig) -> None:
 
 def method_configs(cfg: PaperConfig) -> dict[str, PretrainConfig]:
     """The validated pretraining config of every method: the base config, ``objective`` set per method."""
-    base = load_config(cfg.base, [*cfg.base_set, f"run.keep_every={cfg.eval_every}", "run.log_every=1"])
+    base = load_config(cfg.base)
+    for item in cfg.base_set:  # errors name the base_set item, not a --set the user never typed
+        source = f"base_set {item}"
+        key, sep, text = (part.strip() for part in item.partition("="))
+        if not sep or not key:
+            raise ConfigError(f"{source}: expected KEY=VALUE with a dotted key, e.g. optim.epochs=20")
+        set_values(base, {key: parse_yaml(text, source)}, source)
+    set_values(base, {"run.keep_every": cfg.eval_every, "run.log_every": 1}, "the experiment (eval_every)")
     every = base.run.checkpoint_every
     need(cfg.eval_every % every == 0, f"eval_every = {cfg.eval_every} is not a multiple of the base config's "
           f"run.checkpoint_every {every}; use a multiple, or add run.checkpoint_every=N to base_set")

@@ -24,7 +24,8 @@ import torch
 from torch import nn
 
 from vjepa.core.errors import CheckpointError
-from vjepa.weights.detect import detect
+from vjepa.models.registry import ARCHS
+from vjepa.weights.detect import Source, detect
 from vjepa.weights.io import load_state_strict
 from vjepa.weights.load import read_states
 
@@ -41,6 +42,10 @@ def _probe_error(path: Path, found: str) -> CheckpointError:
 
 def read_init_states(path: str | Path) -> dict[str, dict[str, torch.Tensor]]:
     """The three state dicts of a checkpoint, keyed ``encoder`` / ``predictor`` / ``target_encoder``."""
+    return _read(path)[1]
+
+
+def _read(path: str | Path) -> tuple[Source, dict[str, dict[str, torch.Tensor]]]:
     source = detect(path)
     if source.kind in ("eval-probe", "official-probe", "finetune-export", "finetune-checkpoint"):
         found = f"modules {', '.join(source.parts)}" if source.content is None else \
@@ -55,7 +60,34 @@ def read_init_states(path: str | Path) -> dict[str, dict[str, torch.Tensor]]:
         found = ", ".join(source.parts) if source.content is None else ", ".join(sorted(map(str, source.content)))
         raise CheckpointError(f"{source.path}: no {', '.join(missing) or 'state dicts of ours'} (found "
                               f"{found[:160]}); {_NEEDS}")
-    return read_states(source, MODULES)
+    return source, read_states(source, MODULES)
+
+
+def _stored_heads(source: Source) -> int | None:
+    """The encoder's heads where the source records them (our exports and training checkpoints)."""
+    if source.kind == "export" and isinstance(source.meta.get("encoder"), dict):
+        return source.meta["encoder"].get("num_heads")
+    model = (source.meta.get("config") or {}).get("model") if source.kind == "train-checkpoint" else None
+    if isinstance(model, dict):
+        return model.get("num_heads") or (ARCHS[model["arch"]].num_heads if model.get("arch") in ARCHS else None)
+    return None
+
+
+def check_encoder_size(source: Source, state: dict[str, torch.Tensor], encoder: nn.Module) -> None:
+    """One line naming both sizes when the checkpoint's encoder is not the size of the run's model (instead of
+    the strict loader's list of every tensor that does not fit)."""
+    cfg, weight = getattr(encoder, "cfg", None), state.get("patch_embed.proj.weight")
+    blocks = {int(m.group(1)) for k in state if (m := re.match(r"blocks\.(\d+)\.", k))}
+    if cfg is None or weight is None or not blocks:
+        return  # nothing to compare: the strict loader names what is missing
+    width, depth, heads = int(weight.shape[0]), max(blocks) + 1, _stored_heads(source)
+    if (width, depth) == (cfg.embed_dim, cfg.depth) and heads in (None, cfg.num_heads):
+        return
+    theirs = f"width {width}, depth {depth}, " + (f"{heads} heads" if heads else "heads not recorded")
+    raise CheckpointError(f"{source.path} holds an encoder of {theirs}, but this run's model is width "
+                          f"{cfg.embed_dim}, depth {cfg.depth}, {cfg.num_heads} heads; set model.arch (or "
+                          "model.embed_dim, model.depth, model.num_heads) to the checkpoint's size, or init from a "
+                          "checkpoint of this model's size")
 
 
 def remap_mask_tokens(state: dict[str, torch.Tensor], count: int) -> dict[str, torch.Tensor]:
@@ -86,7 +118,8 @@ def _fit_fixed_tables(module: nn.Module, state: dict[str, torch.Tensor]) -> dict
 
 def init_from_checkpoint(path: str | Path, encoder: nn.Module, predictor: nn.Module, target: nn.Module) -> None:
     """Load ``path``'s three modules into the freshly built ones, strictly (see the module docstring)."""
-    states = read_init_states(path)
+    source, states = _read(path)
+    check_encoder_size(source, states["encoder"], encoder)
     states["predictor"] = remap_mask_tokens(states["predictor"], len(predictor.mask_tokens))
     for name, module in (("encoder", encoder), ("predictor", predictor), ("target_encoder", target)):
         load_state_strict(module, _fit_fixed_tables(module, states[name]), f"{path} [{name}]")

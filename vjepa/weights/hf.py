@@ -121,7 +121,8 @@ def to_hf_state(encoder: VideoEncoder, predictor: Predictor | None) -> dict[str,
 @dataclass
 class HFModel:
     encoder: VideoEncoder
-    predictor: Predictor
+    predictor: Predictor | None
+    """None for an encoder-only folder (``export_hf(encoder, None)``)."""
     config: dict[str, Any]
     """The folder's config.json."""
     heads: dict[str, torch.Tensor] = field(default_factory=dict)
@@ -152,8 +153,9 @@ def _count(hf: dict[str, torch.Tensor], prefix: str) -> int:
 
 
 def configs_from_hf(cfg: dict[str, Any], hf: dict[str, torch.Tensor], where: str) -> tuple[EncoderConfig,
-                                                                                            PredictorConfig]:
-    """Our encoder and predictor configs from an HF VJEPA2 config, each value checked against the weights."""
+                                                                                            PredictorConfig | None]:
+    """Our encoder and predictor configs from an HF VJEPA2 config, each value checked against the weights; the
+    predictor config is None when the weights hold no ``predictor.*`` tensor (an encoder-only export)."""
     def get(key: str, default: Any) -> Any:
         return cfg.get(key, default)
 
@@ -190,6 +192,8 @@ def configs_from_hf(cfg: dict[str, Any], hf: dict[str, torch.Tensor], where: str
     enc = EncoderConfig(embed_dim=dim, depth=depth, num_heads=heads, mlp_ratio=get("mlp_ratio", 4.0),
                         patch_size=patch, tubelet_size=tubelet, num_frames=frames, img_size=crop, in_chans=chans,
                         **common)
+    if not any(k.startswith("predictor.") for k in hf):
+        return enc, None
     embed = "predictor.embeddings.predictor_embeddings.weight"
     if embed not in hf:
         raise CheckpointError(f"{where}: the weights have no {embed}; not a VJEPA2Model with its predictor")
@@ -226,15 +230,18 @@ def load_hf(folder: str | os.PathLike) -> HFModel:
         heads = {k: v for k, v in hf.items() if not k.startswith("vjepa2.")}
         hf = modules["vjepa2"]
     enc_cfg, pred_cfg = configs_from_hf(cfg, hf, str(config_path))
-    encoder, predictor = VideoEncoder(enc_cfg), Predictor(pred_cfg)
+    encoder, predictor = VideoEncoder(enc_cfg), None if pred_cfg is None else Predictor(pred_cfg)
     used: set[str] = set()
     load_state_strict(encoder, _from_hf(encoder, "encoder", hf, used), f"{folder} [encoder]")
-    load_state_strict(predictor, _from_hf(predictor, "predictor", hf, used), f"{folder} [predictor]")
+    if predictor is None:
+        log.info("%s: no predictor weights; loaded the encoder only", folder)
+    else:
+        load_state_strict(predictor, _from_hf(predictor, "predictor", hf, used), f"{folder} [predictor]")
     unexpected = sorted(set(hf) - used)
     if unexpected:
         raise CheckpointError(f"{folder}: tensors that map onto nothing: {', '.join(unexpected[:8])}"
                               + (f" (+{len(unexpected) - 8} more)" if len(unexpected) > 8 else ""))
-    return HFModel(encoder.eval(), predictor.eval(), cfg, heads)
+    return HFModel(encoder.eval(), None if predictor is None else predictor.eval(), cfg, heads)
 
 
 def hf_config(encoder: VideoEncoder, predictor: Predictor | None) -> dict[str, Any]:
@@ -274,7 +281,8 @@ def hf_config(encoder: VideoEncoder, predictor: Predictor | None) -> dict[str, A
 def export_hf(encoder: VideoEncoder, predictor: Predictor | None, out_dir: str | os.PathLike) -> Path:
     """Write ``config.json`` and ``model.safetensors`` that ``VJEPA2Model.from_pretrained(out_dir)`` loads.
 
-    Without a predictor, transformers initialises its predictor randomly (and says so); the encoder is exact.
+    Without a predictor, transformers initialises its predictor randomly (and says so); the encoder is exact, and
+    :func:`load_hf` (``vjepa.load``) reads the folder back as an encoder without a predictor.
     Both files are written atomically, and nothing is written when the model cannot be represented.
     """
     config = hf_config(encoder, predictor)  # raises before anything is written

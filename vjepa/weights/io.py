@@ -61,11 +61,22 @@ def load_tensors(path: str | os.PathLike) -> dict[str, torch.Tensor]:
         raise CheckpointError(f"{path}: not a readable safetensors file ({e})") from None
 
 
+SHOWN = 4
+"""Names listed per kind of problem in a :func:`load_state_strict` error."""
+
+
+def _few(items: list[str], sep: str) -> str:
+    """The first ``SHOWN`` items, then ``... and N more``: a message stays one readable line."""
+    more = f"{sep}... and {len(items) - SHOWN} more" if len(items) > SHOWN else ""
+    return sep.join(items[:SHOWN]) + more
+
+
 def load_state_strict(module: nn.Module, state: Mapping[str, torch.Tensor], what: str) -> None:
     """Load every entry of ``state`` into ``module``: every key must map, every shape must agree.
 
     Raises:
-        CheckpointError listing the missing keys, the unexpected keys and the shape mismatches.
+        CheckpointError listing the missing keys, the unexpected keys and the shape mismatches (at most
+        ``SHOWN`` of each, then ``... and N more``).
     """
     own = module.state_dict()
     missing = sorted(set(own) - set(state))
@@ -77,11 +88,11 @@ def load_state_strict(module: nn.Module, state: Mapping[str, torch.Tensor], what
     ]
     problems = []
     if missing:
-        problems.append(f"missing keys: {', '.join(missing)}")
+        problems.append(f"missing keys: {_few(missing, ', ')}")
     if unexpected:
-        problems.append(f"unexpected keys: {', '.join(unexpected)}")
+        problems.append(f"unexpected keys: {_few(unexpected, ', ')}")
     if mismatched:
-        problems.append(f"shape mismatches (checkpoint vs model): {'; '.join(mismatched)}")
+        problems.append(f"shape mismatches (checkpoint vs model): {_few(mismatched, '; ')}")
     if problems:
         raise CheckpointError(f"{what} does not fit the model: " + " | ".join(problems))
     module.load_state_dict(state, strict=True)

@@ -5,9 +5,10 @@ Every caller (``vjepa.load``, ``vjepa eval``, ``vjepa pretrain --init``, ``vjepa
 * :func:`read_states`: raw state dicts (wrapper prefixes stripped), for callers that load into modules they built;
 * :func:`load_parts`: built modules, loaded strictly (every key maps, every shape agrees).
 
-Our files carry their architecture; official ``.pth.tar`` files do not, so ``arch`` (a registry name, or
-``custom`` with ``embed_dim`` / ``depth`` / ``num_heads``) and the pretraining ``num_frames`` / ``img_size`` must be
-given for them. A pretraining export stores only the target encoder, under the name ``encoder``: asking for
+Our files and Hugging Face folders carry their architecture; official ``.pth.tar`` files do not, so ``arch`` (a
+registry name, or ``custom`` with ``embed_dim`` / ``depth`` / ``num_heads``) and the pretraining ``num_frames`` /
+``img_size`` must be given for them. An ``arch`` given for a file that carries its own must agree with it (width,
+depth and heads of the registry entry; ``custom`` is not compared): :func:`check_arch`. A pretraining export stores only the target encoder, under the name ``encoder``: asking for
 ``target_encoder`` falls back to ``encoder`` exactly when a file of ours holds no ``target_encoder`` but an
 ``encoder``.
 """
@@ -26,7 +27,7 @@ from vjepa.core.errors import CheckpointError, ConfigError, VjepaError
 from vjepa.models.encoder import EncoderConfig, VideoEncoder
 from vjepa.models.predictor import Predictor, PredictorConfig
 from vjepa.models.probe import AttentiveClassifier, ProbeConfig
-from vjepa.models.registry import ARCHS, encoder_config
+from vjepa.models.registry import ARCHS, arch_spec, encoder_config
 from vjepa.weights.detect import Source, detect
 from vjepa.weights.hf_classifier import load_hf_classifier
 from vjepa.weights.io import load_state_strict, load_tensors
@@ -108,6 +109,19 @@ def _stored_config(source: Source) -> EncoderConfig:
         raise CheckpointError(f"{where}: no valid 'encoder' config ({e})") from None
 
 
+def check_arch(cfg: EncoderConfig, arch: str | None, where: Any) -> None:
+    """A named ``arch`` must describe the stored encoder ``cfg`` (width, depth, heads): one-line error otherwise."""
+    if arch is None or arch == "custom":
+        return
+    spec = arch_spec(arch)
+    found, expected = (cfg.embed_dim, cfg.depth, cfg.num_heads), (spec.embed_dim, spec.depth, spec.num_heads)
+    if found != expected:
+        raise ConfigError(f"arch={arch!r} disagrees with {where}: it holds an encoder of width {found[0]}, "
+                          f"{found[1]} blocks, {found[2]} heads, but arch {arch} expects width {expected[0]}, "
+                          f"{expected[1]} blocks, {expected[2]} heads; drop arch (the file records its size) or "
+                          "give the right file")
+
+
 def _training_config(source: Source, arch: str | None) -> EncoderConfig:
     """A training checkpoint's encoder config, rebuilt from its stored resolved config."""
     from vjepa.config import config_from_dict
@@ -160,6 +174,7 @@ def _ours(out: Loaded, parts: Sequence[str], key: str, arch: str | None) -> None
             raise CheckpointError(f"{source.weights if source.content is None else source.path}: no '{key}' "
                                   f"weights (found {found})")
         cfg = _training_config(source, arch) if source.kind == "train-checkpoint" else _stored_config(source)
+        check_arch(cfg, arch, source.path)
         out.encoder, out.key = _built(VideoEncoder(cfg), states[key], where(key)), key
     pred_cfg, probe_cfg = source.meta.get("predictor"), source.meta.get("probe")
     if "predictor" in parts and "predictor" in states and isinstance(pred_cfg, dict) and source.kind == "export":
@@ -193,10 +208,8 @@ def load_parts(source: str | os.PathLike | Source, parts: Sequence[str] = ("enco
     overrides = {k: v for k, v in arch_overrides.items() if v is not None}
     out = Loaded(source, meta=dict(source.meta))
     if source.kind == "hf-vjepa2":
-        if arch is not None:
-            raise ConfigError(f"{source.path} is a Hugging Face VJEPA2 folder, whose config.json gives the size; "
-                              "drop arch")
         hf = load_hf_classifier(source.path)
+        check_arch(hf.encoder.cfg, arch, source.path)
         out.encoder, out.predictor, out.key = hf.encoder, hf.predictor, "encoder"  # HF ports hold one encoder
         if "probe" in parts and hf.probe is not None:  # a VJEPA2ForVideoClassification: pooler + classifier
             out.probe, out.meta["labels"] = hf.probe, hf.labels
