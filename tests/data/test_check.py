@@ -1,8 +1,8 @@
 """`vjepa data check`: per-file reports, the summary and the exit code, through the argparse function path."""
 
 import argparse
-import os
 import io
+import os
 
 from vjepa.cli.data import add_data_parser
 from vjepa.data.check import check_files, expand_inputs, print_report
