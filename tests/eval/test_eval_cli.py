@@ -123,3 +123,18 @@ def test_checkpoint_forms(data, tmp_path):
         load_frozen_encoder(tmp_path / "junk.pth.tar")
     a, b = (load_frozen_encoder("none", arch="custom", embed_dim=48, depth=1, num_heads=2, seed=3) for _ in "ab")
     assert torch.equal(a.patch_embed.proj.weight, b.patch_embed.proj.weight)  # the baseline is seeded
+
+
+def test_a_second_eval_into_a_held_folder_is_refused(data, tmp_path, capsys):
+    from support.lock_holder import lock_held_elsewhere
+
+    from vjepa.cli.main import main as vjepa_main
+
+    argv = ["eval", "--checkpoint", str(data["export"]), "--train-csv", str(data["train_csv"]), "--val-csv",
+            str(data["val_csv"]), "--protocol", "knn", "--out", str(tmp_path / "out"), *CLIPS]
+    with lock_held_elsewhere(tmp_path / "out") as holder:
+        assert vjepa_main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
+    assert f"{tmp_path / 'out'} is in use by another evaluation (pid {holder.pid} " in err
+    assert not (tmp_path / "out" / "metrics.json").exists()
