@@ -28,8 +28,8 @@ from vjepa.config import check_clip_fits, leaf_values, to_dict
 from vjepa.core.errors import CheckpointError, TrainingDiverged
 from vjepa.core.formats import FINETUNE_CHECKPOINT as FT_FORMAT
 from vjepa.core.formats import FINETUNE_EXPORT as EXPORT_FORMAT
-from vjepa.core.lock import output_lock
 from vjepa.core.io import atomic_write
+from vjepa.core.lock import output_lock
 from vjepa.core.progress import progress_bar, write_line
 from vjepa.core.rng import keyed_generator
 from vjepa.core.runtime import autocast, resolve_device, resolve_dtype
