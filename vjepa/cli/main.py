@@ -22,9 +22,10 @@ from vjepa.core import formats
 from vjepa.core.errors import VjepaError
 
 
-def _cmd_pretrain(args: argparse.Namespace) -> int:
+def pretrain_config(args: argparse.Namespace):
+    """The pretraining config of parsed ``vjepa pretrain`` arguments (``--config`` with ``--set``, ``--init``,
+    ``--data``, ``--data-weights``), loaded strictly (also what ``vjepa launch slurm`` checks before submitting)."""
     from vjepa.config import load_config
-    from vjepa.pretrain.loop import pretrain
 
     overrides = list(args.set)
     if args.init:
@@ -37,7 +38,13 @@ def _cmd_pretrain(args: argparse.Namespace) -> int:
         except ValueError:
             raise VjepaError(f"--data-weights {args.data_weights!r}: give comma-separated numbers, e.g. 0.3,0.7") from None
         overrides.append(f"data.weights={json.dumps(weights)}")
-    cfg = load_config(args.config, overrides)
+    return load_config(args.config, overrides)
+
+
+def _cmd_pretrain(args: argparse.Namespace) -> int:
+    from vjepa.pretrain.loop import pretrain
+
+    cfg = pretrain_config(args)
     out = args.out or str(Path("runs") / Path(args.config).stem)
     summary = pretrain(cfg, out, progress=not args.no_progress)
     if summary.get("rank", 0) == 0:  # under torchrun, one summary for the job
