@@ -148,10 +148,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_pretrain)
 
     p = sub.add_parser("demo", help="pretrain a small model on the embedded dataset, probe it frozen, report")
-    p.add_argument("--out", default="runs/demo")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--out", default="runs/demo", help="output folder: the run (export/, metrics.jsonl, ...) and the "
+                   "report (default runs/demo; resumes when it holds a checkpoint)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a value of the demo's pretraining config (cpu_demo), e.g. run.max_steps=50")
     p.add_argument("--no-probe", action="store_true", help="skip the frozen-probe table")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_demo)
 
     add_data_parser(sub)  # vjepa data check, vjepa data cache
