@@ -53,7 +53,8 @@ def add_data_parser(subparsers: Any) -> argparse.ArgumentParser:
     ``data`` sub-parser. Each command's ``func(args)`` returns the exit code."""
     data = subparsers.add_parser("data", help="inspect and cache video datasets")
     data_sub = data.add_subparsers(dest="data_command", required=True)
-    p = data_sub.add_parser("check", help="check that every file of an index decodes; exit 1 naming bad files, 2 for a missing or unreadable index")
+    p = data_sub.add_parser("check", help="check that every file of an index decodes; exit 1 naming bad files, 2 "
+                            "for a missing or unreadable index")
     p.add_argument("index", nargs="+", metavar="INDEX", help="CSV index ('path label' lines), folder, or file")
     p.add_argument("--frames-per-clip", type=int, default=16, help="frames per clip (default 16)")
     p.add_argument("--frame-step", type=int, default=4, help="frame step (default 4)")

@@ -66,8 +66,8 @@ def add_launch_parser(subparsers: Any) -> argparse.ArgumentParser:
     s.add_argument("--cluster", choices=("slurm", "local"), default="slurm",
                    help="local: run the tasks as processes on this machine (a test of the job without SLURM)")
     s.add_argument("--wait", action="store_true", help="wait until the job ends")
-    s.add_argument("--dry-run", action="store_true", help="check the pretraining config for the job's world size, print the job "
-                   "parameters and command; submit nothing")
+    s.add_argument("--dry-run", action="store_true", help="check the pretraining config for the job's world "
+                   "size, print the job parameters and command; submit nothing")
     s.add_argument("command", nargs=argparse.REMAINDER, help="-- pretrain --config ... --out ...")
     s.set_defaults(func=_cmd_launch_slurm)
     return p
