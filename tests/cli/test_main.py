@@ -40,3 +40,14 @@ def test_worker_traceback_is_reduced_to_the_message():
                '  File "x.py", line 1, in f\nvjepa.core.errors.DataError: a.mp4: file not found; fix the path\n')
     assert one_line(wrapped) == "a.mp4: file not found; fix the path"
     assert one_line("plain message") == "plain message"
+
+
+def test_every_demo_option_has_help_text():
+    import argparse
+
+    from vjepa.cli.main import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    demo = sub.choices["demo"]
+    missing = [a.option_strings[0] for a in demo._actions if a.option_strings and not a.help]
+    assert missing == []

@@ -2,6 +2,7 @@
 
 import argparse
 import io
+import os
 
 from vjepa.cli.data import add_data_parser
 from vjepa.data.check import check_files, expand_inputs, print_report
@@ -60,3 +61,21 @@ def test_expand_inputs(media, tmp_path):
     folder.mkdir(parents=True)
     (folder / "a.mp4").write_bytes(b"")
     assert expand_inputs([str(tmp_path / "videos"), media["missing"]]) == [str(folder / "a.mp4"), media["missing"]]
+
+
+def test_missing_or_unreadable_index_is_one_line_exit_2(tmp_path, capsys):
+    from vjepa.cli.main import main
+
+    for missing in (str(tmp_path / "nope.csv"), str(tmp_path / "no_folder")):
+        assert main(["data", "check", missing, "--no-progress"]) == 2
+        err = capsys.readouterr().err
+        assert err == f"error: {missing}: index not found; give a CSV file, a folder of videos or a video file\n"
+    index = tmp_path / "locked.csv"
+    index.write_text("a.mp4 0\n")
+    index.chmod(0)
+    try:
+        if not os.access(index, os.R_OK):  # root reads anything: the permission case is then untestable
+            assert main(["data", "check", str(index), "--no-progress"]) == 2
+            assert capsys.readouterr().err.startswith(f"error: {index}: cannot read the index")
+    finally:
+        index.chmod(0o644)

@@ -210,3 +210,18 @@ def test_a_wrong_crop_size_names_only_the_crop(data, tmp_path, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err == "error: clip.crop_size 30 must be a multiple of the encoder's patch size 16\n", err
+
+
+def test_a_second_eval_into_a_held_folder_is_refused(data, tmp_path, capsys):
+    from support.lock_holder import lock_held_elsewhere
+
+    from vjepa.cli.main import main as vjepa_main
+
+    argv = ["eval", "--checkpoint", str(data["export"]), "--train-csv", str(data["train_csv"]), "--val-csv",
+            str(data["val_csv"]), "--protocol", "knn", "--out", str(tmp_path / "out"), *CLIPS]
+    with lock_held_elsewhere(tmp_path / "out") as holder:
+        assert vjepa_main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
+    assert f"{tmp_path / 'out'} is in use by another evaluation (pid {holder.pid} " in err
+    assert not (tmp_path / "out" / "metrics.json").exists()

@@ -118,3 +118,14 @@ def test_resume_from_another_source_is_refused(tmp_path, capsys):
     capsys.readouterr()
     assert run(tmp_path / "ft", checkpoint=str(_export(tmp_path / "export")), arch=[]) == 2
     assert "checkpoint 'none' -> " in capsys.readouterr().err
+
+
+def test_a_second_finetune_into_a_held_folder_is_refused(tmp_path, capsys):
+    from support.lock_holder import lock_held_elsewhere
+
+    with lock_held_elsewhere(tmp_path / "ft") as holder:
+        assert run(tmp_path / "ft") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
+    assert f"{tmp_path / 'ft'} is in use by another fine-tuning run (pid {holder.pid} " in err
+    assert not (tmp_path / "ft" / "checkpoints").exists()

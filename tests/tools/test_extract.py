@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 import torch
 from safetensors import safe_open
+from support.lock_holder import lock_held_elsewhere
 from support.official_fixture import official_fixture
 
 import vjepa
 from vjepa.cli.main import main
-from vjepa.tools.extract import collect_inputs, npy_name
+from vjepa.tools.extract import collect_inputs, drop_duplicates, npy_name
 
 CLIP_ARGS = ["--window", "8", "--stride", "4", "--fps", "7.5", "--no-progress"]
 
@@ -118,3 +119,26 @@ def test_layers_out_of_range_is_one_line_and_writes_nothing(tiny_export, clips, 
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "layers=[11, -1] out of range for a 2-block encoder" in err, err
     assert not out.exists() and not list(tmp_path.glob("*.tmp*"))
+
+
+def test_the_same_file_twice_is_extracted_once_with_a_notice(tiny_export, clips, tmp_path, capsys):
+    csv = tmp_path / "train.csv"  # beside the folder: the same two files under the keys videos/...
+    csv.write_text("videos/pristine.mp4 0\nvideos/sub/distorted.mp4 1\n")
+    first, again = str(clips / "pristine.mp4"), str(clips / ".." / "videos" / "pristine.mp4")
+    assert drop_duplicates({"a.mp4": first, "videos/a.mp4": again}) == ({"a.mp4": first}, ["videos/a.mp4"])
+    out = tmp_path / "feats.safetensors"
+    assert main(["extract", str(clips), str(csv), "--checkpoint", tiny_export, "--out", str(out), *CLIP_ARGS]) == 0
+    captured = capsys.readouterr()
+    assert "2 extracted" in captured.out
+    notes = [line for line in captured.err.splitlines() if line.startswith("note:")]
+    assert len(notes) == 1 and "2 input(s) dropped as duplicates" in notes[0]
+    assert sorted(read(out)[0]) == ["pristine.mp4", "sub/distorted.mp4"]  # first occurrence wins
+
+
+def test_a_second_extract_into_a_held_output_is_refused(tiny_export, clips, tmp_path, capsys):
+    out = tmp_path / "run" / "feats.safetensors"
+    with lock_held_elsewhere(out.parent) as holder:
+        assert main(["extract", str(clips), "--checkpoint", tiny_export, "--out", str(out), *CLIP_ARGS]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
+    assert str(out.parent) in err and f"pid {holder.pid}" in err and not out.exists()

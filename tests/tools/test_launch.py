@@ -63,3 +63,20 @@ def test_the_library_plans_the_job_and_names_parameters():
         plan_job(["eval"], SlurmResources())
     task = pickle.loads(pickle.dumps(PretrainTask(main, ["pretrain", "--config", "cpu_tiny"])))  # travels to tasks
     assert task.entry_point is main and task.argv == ["pretrain", "--config", "cpu_tiny"]
+
+
+def test_the_pretraining_config_is_validated_for_the_world_size_before_submitting(tmp_path):
+    logs = tmp_path / "logs"
+    for extra in ([], ["--dry-run"]):  # cpu_tiny's batch of 4 over 1 node x 3 GPUs
+        done = vjepa("launch", "slurm", "--gpus-per-node", "3", "--logs", str(logs), *extra, "--", "pretrain",
+                     "--config", "cpu_tiny", "--set", "optim.batch_size=4", "--out", str(tmp_path / "run"))
+        assert done.returncode == 2 and done.stdout == "" and "Traceback" not in done.stderr, done.stderr
+        assert done.stderr == ("error: the job's 3 process(es) (1 node(s) x 3) cannot run this pretraining config: "
+                               "optim.batch_size 4 is not divisible by the world size 3; use a multiple of 3; nothing "
+                               "submitted\n")
+    assert not logs.exists() and not (tmp_path / "run").exists()
+    done = vjepa("launch", "slurm", "--dry-run", "--", "pretrain", "--config", "cpu_tiny", "--set", "optim.nope=1")
+    assert done.returncode == 2 and "optim.nope" in done.stderr and len(done.stderr.splitlines()) == 1
+    done = vjepa("launch", "slurm", "--gpus-per-node", "2", "--dry-run", "--", "pretrain", "--config", "cpu_tiny",
+                 "--set", "optim.batch_size=4")
+    assert done.returncode == 0 and json.loads(done.stdout)["world_size"] == 2

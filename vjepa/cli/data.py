@@ -1,5 +1,5 @@
-"""The ``vjepa data check`` and ``vjepa data cache`` sub-commands: argument parsing only (the work is in
-:mod:`vjepa.data.check` and :mod:`vjepa.data.frame_cache`)."""
+"""The ``vjepa data check``, ``vjepa data cache`` and ``vjepa data sample`` sub-commands: argument parsing only
+(the work is in :mod:`vjepa.data.check`, :mod:`vjepa.data.frame_cache` and :mod:`vjepa.data.synthetic_files`)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 from vjepa.core.errors import DataError
 from vjepa.data.check import check_files, expand_inputs, print_report
 from vjepa.data.frame_cache import build_cache
+from vjepa.data.synthetic_files import write_sample_clips
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -33,12 +34,27 @@ def _cmd_cache(args: argparse.Namespace) -> int:
     return 1 if result["failed"] else 0
 
 
+def _cmd_sample(args: argparse.Namespace) -> int:
+    if args.count < 2 or args.size < 16 or args.size % 2 or args.frames < 4 or args.seed < 0:
+        raise DataError(f"--count {args.count} --size {args.size} --frames {args.frames} --seed {args.seed}: use "
+                        "--count >= 2, an even --size >= 16, --frames >= 4 and --seed >= 0")
+    result = write_sample_clips(args.out, count=args.count, size=args.size, frames=args.frames, seed=args.seed)
+    print(f"{args.out}: {result['num_train']} training and {result['num_val']} validation clips ({args.size}x"
+          f"{args.size}, {args.frames} frames at 25 fps, H.264 mp4) in videos/, listed in {result['train_csv']} "
+          f"and {result['val_csv']}")
+    print(f"labels: {result['num_classes']} classes, the moving object's look: " +
+          ", ".join(f"{i} {name}" for i, name in enumerate(result["classes"])))
+    print(f"next: vjepa data check {result['train_csv']} {result['val_csv']}")
+    return 0
+
+
 def add_data_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``data`` (with ``check`` and ``cache``) on a ``parser.add_subparsers()`` object; returns the
     ``data`` sub-parser. Each command's ``func(args)`` returns the exit code."""
     data = subparsers.add_parser("data", help="inspect and cache video datasets")
     data_sub = data.add_subparsers(dest="data_command", required=True)
-    p = data_sub.add_parser("check", help="check that every file of an index decodes; exit 1 naming bad files")
+    p = data_sub.add_parser("check", help="check that every file of an index decodes; exit 1 naming bad files, 2 "
+                            "for a missing or unreadable index")
     p.add_argument("index", nargs="+", metavar="INDEX", help="CSV index ('path label' lines), folder, or file")
     p.add_argument("--frames-per-clip", type=int, default=16, help="frames per clip (default 16)")
     p.add_argument("--frame-step", type=int, default=4, help="frame step (default 4)")
@@ -56,4 +72,15 @@ def add_data_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=300.0, help="seconds allowed per decode call (default 300)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_cache)
+
+    p = data_sub.add_parser("sample", help="write a few sample videos (mp4) with train.csv / val.csv to try commands",
+                            description="Clips of the embedded synthetic dataset written as ordinary H.264 mp4 files, "
+                            "with 'path label' lists (label: the object's look), so that `vjepa data check`, "
+                            "`pretrain --data`, `eval` and `extract` can be tried without a download.")
+    p.add_argument("--out", required=True, help="output folder (videos/, train.csv, val.csv)")
+    p.add_argument("--count", type=int, default=16, help="clips in all, a quarter for validation (default 16)")
+    p.add_argument("--size", type=int, default=64, help="frame side in pixels, even (default 64)")
+    p.add_argument("--frames", type=int, default=64, help="frames per clip (default 64: one 16-frame clip at step 4)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the embedded dataset (default 0)")
+    p.set_defaults(func=_cmd_sample)
     return data

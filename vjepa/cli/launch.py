@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from vjepa.core.errors import VjepaError
-from vjepa.tools.launch import SlurmResources, plan_job, submit_job
+from vjepa.tools.launch import SlurmResources, check_job_config, plan_job, submit_job
 
 
 def resources_from_args(args: argparse.Namespace) -> SlurmResources:
@@ -19,7 +19,7 @@ def resources_from_args(args: argparse.Namespace) -> SlurmResources:
 
 
 def _cmd_launch_slurm(args: argparse.Namespace) -> int:
-    from vjepa.cli.main import main  # what each task runs (imported here: main imports this module)
+    from vjepa.cli.main import build_parser, main, pretrain_config  # imported here: main imports this module
 
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if command[:1] != ["pretrain"]:
@@ -30,6 +30,7 @@ def _cmd_launch_slurm(args: argparse.Namespace) -> int:
     if args.cluster == "local" and args.nodes != 1:
         raise VjepaError("--cluster local runs on this machine: use --nodes 1")
     plan = plan_job(command, resources_from_args(args), args.cluster, args.logs)
+    check_job_config(pretrain_config(build_parser().parse_args(command)), plan)  # dry run or not
     if args.dry_run:
         print(json.dumps(plan, indent=1))
         return 0
@@ -65,7 +66,8 @@ def add_launch_parser(subparsers: Any) -> argparse.ArgumentParser:
     s.add_argument("--cluster", choices=("slurm", "local"), default="slurm",
                    help="local: run the tasks as processes on this machine (a test of the job without SLURM)")
     s.add_argument("--wait", action="store_true", help="wait until the job ends")
-    s.add_argument("--dry-run", action="store_true", help="print the job parameters and command; submit nothing")
+    s.add_argument("--dry-run", action="store_true", help="check the pretraining config for the job's world "
+                   "size, print the job parameters and command; submit nothing")
     s.add_argument("command", nargs=argparse.REMAINDER, help="-- pretrain --config ... --out ...")
     s.set_defaults(func=_cmd_launch_slurm)
     return p

@@ -23,9 +23,10 @@ from vjepa.core import formats
 from vjepa.core.errors import VjepaError
 
 
-def _cmd_pretrain(args: argparse.Namespace) -> int:
+def pretrain_config(args: argparse.Namespace):
+    """The pretraining config of parsed ``vjepa pretrain`` arguments (``--config`` with ``--set``, ``--init``,
+    ``--data``, ``--data-weights``), loaded strictly (also what ``vjepa launch slurm`` checks before submitting)."""
     from vjepa.config import load_config
-    from vjepa.pretrain.loop import pretrain
 
     overrides = list(args.set)
     if args.init:
@@ -38,7 +39,13 @@ def _cmd_pretrain(args: argparse.Namespace) -> int:
         except ValueError:
             raise VjepaError(f"--data-weights {args.data_weights!r}: give comma-separated numbers, e.g. 0.3,0.7") from None
         overrides.append(f"data.weights={json.dumps(weights)}")
-    cfg = load_config(args.config, overrides)
+    return load_config(args.config, overrides)
+
+
+def _cmd_pretrain(args: argparse.Namespace) -> int:
+    from vjepa.pretrain.loop import pretrain
+
+    cfg = pretrain_config(args)
     out = args.out or str(Path("runs") / Path(args.config).stem)
     summary = pretrain(cfg, out, progress=not args.no_progress)
     if summary.get("rank", 0) == 0:  # under torchrun, one summary for the job
@@ -155,10 +162,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_pretrain)
 
     p = sub.add_parser("demo", help="pretrain a small model on the embedded dataset, probe it frozen, report")
-    p.add_argument("--out", default="runs/demo")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--out", default="runs/demo", help="output folder: the run (export/, metrics.jsonl, ...) and the "
+                   "report (default runs/demo; resumes when it holds a checkpoint)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a value of the demo's pretraining config (cpu_demo), e.g. run.max_steps=50")
     p.add_argument("--no-probe", action="store_true", help="skip the frozen-probe table")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_demo)
 
     add_data_parser(sub)  # vjepa data check, vjepa data cache

@@ -21,7 +21,7 @@ from typing import TextIO
 from vjepa.core.errors import DataError
 from vjepa.core.progress import progress_bar
 from vjepa.data.decode import decode_frames, load_image, probe_video
-from vjepa.data.index import is_image, read_index
+from vjepa.data.index import is_image, is_media, read_index
 
 INDEX_SUFFIXES = (".csv", ".txt", ".tsv", ".lst")
 
@@ -151,11 +151,20 @@ def print_report(reports: list[FileReport], file: TextIO | None = None) -> int:
 
 def expand_inputs(inputs: list[str]) -> list[str]:
     """Files named by the INDEX arguments: folders and index files (``.csv``, ``.txt``, ``.tsv``, ``.lst``) are
-    read, every other path is a file to check (a missing one is reported by the check, not here)."""
+    read, every other path is a file to check (a missing media file is reported by the check, not here).
+
+    Raises:
+        DataError: an argument that is neither an existing path nor a video/image file name (a missing index or
+            folder), or an index that cannot be read -- one line, exit 2 from the CLI.
+    """
     paths: list[str] = []
     for item in inputs:
-        if os.path.isdir(item) or (os.path.isfile(item) and Path(item).suffix.lower() in INDEX_SUFFIXES):
-            paths.extend(entry.path for entry in read_index(item))
+        missing_index = not os.path.exists(item) and not is_media(item)
+        if missing_index or os.path.isdir(item) or Path(item).suffix.lower() in INDEX_SUFFIXES:
+            try:
+                paths.extend(entry.path for entry in read_index(item))  # DataError for a missing or bad index
+            except OSError as e:
+                raise DataError(f"{item}: cannot read the index ({e.strerror or e}); check its permissions") from None
         else:
             paths.append(item)
     return paths

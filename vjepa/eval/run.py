@@ -31,6 +31,7 @@ from torch.utils.data import DataLoader
 from vjepa.config import check_clip_fits, leaf_values
 from vjepa.core.errors import ConfigError, DataError
 from vjepa.core.io import atomic_write
+from vjepa.core.lock import output_lock
 from vjepa.core.runtime import resolve_device, resolve_dtype
 from vjepa.data.frame_cache import FrameCache
 from vjepa.data.index import IndexEntry
@@ -167,6 +168,13 @@ def run_eval(encoder: VideoEncoder, settings: EvalConfig, out_dir: str | os.Path
                         f"{len(val.classes)} classes, or other names); labels would not match; use the same classes")
     if s.probe.protocol != "attentive":  # before any feature is extracted or file written
         check_holdout_sizes([e.label for e in train.entries], s.probe.protocol, s.lowshot.label_fraction)
+    with output_lock(out_dir, "evaluation"):  # one run at a time per output folder
+        return _evaluate(encoder, s, train, val, Path(out_dir), progress, describe)
+
+
+def _evaluate(encoder: VideoEncoder, s: EvalConfig, train: Split, val: Split, out: Path, progress: bool,
+              describe: Mapping[str, Any] | None) -> dict[str, Any]:
+    cfg = encoder.cfg
     try:
         device = resolve_device(s.runtime.device)
     except RuntimeError as e:
@@ -180,8 +188,6 @@ def run_eval(encoder: VideoEncoder, settings: EvalConfig, out_dir: str | os.Path
     train_fs = _features(encoder, train, s, 1, segments, device, dtype, progress)  # official: 1 training view
     val_fs = _features(encoder, val, s, s.clip.num_views, segments, device, dtype, progress)
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     paths = {e.path for split in (train, val) for e in split.entries}
     bad = _bad_files(train_fs.meta.get("failures", []) + val_fs.meta.get("failures", []), paths)
     if bad:

@@ -29,6 +29,7 @@ from vjepa.core.errors import CheckpointError, TrainingDiverged
 from vjepa.core.formats import FINETUNE_CHECKPOINT as FT_FORMAT
 from vjepa.core.formats import FINETUNE_EXPORT as EXPORT_FORMAT
 from vjepa.core.io import atomic_write
+from vjepa.core.lock import output_lock
 from vjepa.core.progress import progress_bar, write_line
 from vjepa.core.rng import keyed_generator
 from vjepa.core.runtime import autocast, resolve_device, resolve_dtype
@@ -173,7 +174,12 @@ def finetune(model: FinetuneModel, data: FinetuneData, cfg: FinetuneConfig, num_
     Returns the content of ``metrics.json`` plus ``summary`` (one line)."""
     validate_finetune(cfg)
     check_clip_fits(cfg.clip, model.encoder.cfg.tubelet_size, model.encoder.cfg.patch_size)
-    out = Path(out_dir)
+    with output_lock(out_dir, "fine-tuning run"):  # one run at a time per output folder
+        return _finetune(model, data, cfg, num_classes, Path(out_dir), describe, progress)
+
+
+def _finetune(model: FinetuneModel, data: FinetuneData, cfg: FinetuneConfig, num_classes: int, out: Path,
+              describe: dict[str, Any] | None, progress: bool) -> dict:
     for stale in (out / "checkpoints").glob(".*.tmp"):  # left by a kill in the middle of a write
         stale.unlink()
     device = resolve_device(cfg.runtime.device)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import time
@@ -21,6 +22,7 @@ from vjepa.config import (
 from vjepa.core import formats
 from vjepa.core.errors import CheckpointError, TrainingDiverged
 from vjepa.core.io import write_text_atomic
+from vjepa.core.lock import output_lock
 from vjepa.core.progress import progress_bar, write_line
 from vjepa.core.runtime import autocast, resolve_device, resolve_dtype
 from vjepa.models.registry import ARCHS
@@ -94,13 +96,15 @@ def pretrain(cfg: PretrainConfig, out_dir: str | Path, *, progress: bool = True,
 
     Under torchrun (``dist`` None: read from the environment) every process calls this: the processes join a
     process group (gloo on CPU, NCCL on GPU), the encoder and predictor train under DDP, and rank 0 alone logs and
-    writes files. A checkpoint of any world size resumes on any other with the same global batch."""
+    writes files. A checkpoint of any world size resumes on any other with the same global batch. Rank 0 holds
+    ``out_dir``'s lock (:func:`vjepa.core.lock.output_lock`) for the run: a second run into it is refused."""
     info = dist_from_env() if dist is None else dist
     cfg = copy.deepcopy(cfg)  # the resumed micro-batch size may be filled in below
     validate(cfg, world_size=info.world_size, known_archs=[*ARCHS, "custom"])  # before any process waits for another
     dataset = build_dataset(cfg)  # before any heavy work: a missing index fails fast
     device = device_for(resolve_device(cfg.run.device), info)
-    with process_group(info, device, cfg.run.dist_timeout_s), speed_switches(cfg.run):
+    lock = output_lock(out_dir, "pretraining run") if info.is_main else contextlib.nullcontext()  # rank 0 holds it
+    with lock, process_group(info, device, cfg.run.dist_timeout_s), speed_switches(cfg.run):
         try:
             return _train(cfg, Path(out_dir), dataset, device, info, progress)
         except RuntimeError as e:

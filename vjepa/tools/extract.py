@@ -14,6 +14,10 @@ Outputs, by ``out``:
 * a folder (any other name): one ``.npy`` per video (``<key>.npy``, leading ``/`` and ``..`` parts dropped) and
   ``extract.json`` with the same metadata (and each key's file).
 
+The same file named twice (``clips/`` and a CSV beside it, say) is extracted once, under its first key; a notice
+gives the number dropped. One run at a time writes an output: a second one into the same folder (the folder of a
+``.safetensors`` file) is refused while the first runs (:func:`vjepa.core.lock.output_lock`).
+
 Resuming: keys already in the output are skipped; the settings must be those of the first run. Unreadable files
 are named on stderr and in the summary, never written; results are flushed (atomically) every ``FLUSH_EVERY``
 videos, so an interrupted run keeps what it finished.
@@ -34,6 +38,7 @@ from safetensors.torch import save_file
 from vjepa.core import formats
 from vjepa.core.errors import ConfigError, DataError
 from vjepa.core.io import atomic_write
+from vjepa.core.lock import output_lock
 from vjepa.core.progress import progress_bar, write_line
 from vjepa.data.index import is_media, read_index
 
@@ -74,6 +79,28 @@ def collect_inputs(inputs: list[str]) -> dict[str, str]:
     if not found:
         raise DataError(f"no video or image files in {', '.join(inputs)}")
     return found
+
+
+def drop_duplicates(videos: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """``videos`` without the keys whose file (resolved: symbolic links and ``..`` followed) came earlier under
+    another key (``clips/`` and a CSV beside it name the same file twice); returns them and the dropped keys."""
+    kept: dict[str, str] = {}
+    seen: set[str] = set()
+    dropped: list[str] = []
+    for key, path in videos.items():
+        real = os.path.realpath(path)
+        if real in seen:
+            dropped.append(key)
+        else:
+            seen.add(real)
+            kept[key] = path
+    return kept, dropped
+
+
+def lock_folder(out: str) -> Path:
+    """The folder whose lock a run writing ``out`` holds: ``out`` itself, or the folder of a ``.safetensors``."""
+    path = Path(out)
+    return path.parent if path.suffix == ".safetensors" else path
 
 
 def npy_name(key: str) -> str:
@@ -153,27 +180,32 @@ def run_extract(inputs: list[str], checkpoint: str, out: str, *, arch: str | Non
     """Extract and store the embeddings of every input (see the module docstring); returns counts and failures."""
     import vjepa
 
-    videos = collect_inputs(inputs)  # checked before the (possibly large) checkpoint is read
+    videos, dropped = drop_duplicates(collect_inputs(inputs))  # checked before the checkpoint is read
+    if dropped:
+        write_line(f"note: {len(dropped)} input(s) dropped as duplicates of an earlier one (the same file under "
+                   f"another key; first occurrence kept), e.g. {dropped[0]}")
     if storage not in STORAGE:
         raise ConfigError(f"storage={storage!r}: use one of {', '.join(STORAGE)}")
-    model = vjepa.load(checkpoint, arch=arch, key=key, probe=probe, num_frames=pretrain_frames,
-                       img_size=pretrain_img_size, device=device)
-    settings = {"checkpoint": os.path.abspath(checkpoint), "key": model.config["key"], "arch": arch,
-                "storage": storage, **{k: v for k, v in embed_kwargs.items() if k not in ("batch_size", "dtype")}}
-    store = _Store(out, settings)
-    todo = {k: p for k, p in videos.items() if not store.done(k)}
-    failed: dict[str, str] = {}
-    try:
-        for k, path in progress_bar(todo.items(), desc="extract", unit="file", enabled=progress):
-            try:
-                emb = model.embed(path, **embed_kwargs)
-            except DataError as e:
-                failed[k] = str(e).splitlines()[0]
-                write_line(f"skipped: {failed[k]}")
-                continue
-            info = {"source": os.path.abspath(path), "fps": emb.fps, "grid": list(emb.grid),
-                    "frames": emb.frames.tolist(), "shape": list(emb.features.shape)}
-            store.add(k, emb.features.to(STORAGE[storage]), info)
-    finally:  # also on Ctrl-C: keep what was finished
-        store.flush()
-    return {"extracted": store.new, "already_done": len(videos) - len(todo), "failed": failed, "out": str(out)}
+    with output_lock(lock_folder(out), "extraction"):  # one run at a time per output
+        model = vjepa.load(checkpoint, arch=arch, key=key, probe=probe, num_frames=pretrain_frames,
+                           img_size=pretrain_img_size, device=device)
+        settings = {"checkpoint": os.path.abspath(checkpoint), "key": model.config["key"], "arch": arch,
+                    "storage": storage, **{k: v for k, v in embed_kwargs.items() if k not in ("batch_size", "dtype")}}
+        store = _Store(out, settings)
+        todo = {k: p for k, p in videos.items() if not store.done(k)}
+        failed: dict[str, str] = {}
+        try:
+            for k, path in progress_bar(todo.items(), desc="extract", unit="file", enabled=progress):
+                try:
+                    emb = model.embed(path, **embed_kwargs)
+                except DataError as e:
+                    failed[k] = str(e).splitlines()[0]
+                    write_line(f"skipped: {failed[k]}")
+                    continue
+                info = {"source": os.path.abspath(path), "fps": emb.fps, "grid": list(emb.grid),
+                        "frames": emb.frames.tolist(), "shape": list(emb.features.shape)}
+                store.add(k, emb.features.to(STORAGE[storage]), info)
+        finally:  # also on Ctrl-C: keep what was finished
+            store.flush()
+    return {"extracted": store.new, "already_done": len(videos) - len(todo), "failed": failed, "out": str(out),
+            "duplicates": len(dropped)}

@@ -4,7 +4,8 @@
 One SLURM task per GPU. Each task reads its place in the job from submitit's job environment (global rank, local
 rank, number of tasks, first host name), exports it as the variables torchrun would set (``RANK``, ``LOCAL_RANK``,
 ``WORLD_SIZE``, ``MASTER_ADDR``, ``MASTER_PORT``), and runs the same pretraining command line through the entry
-point it was given (the CLI passes its own ``main``), which then trains under DDP exactly as under torchrun. When
+point it was given (the CLI passes its own ``main``), which then trains under DDP exactly as under torchrun. The
+pretraining config is checked for the job's world size first (:func:`check_job_config`), dry run or not. When
 SLURM preempts or times the job out, submitit requeues it and the run resumes from its output folder's latest
 checkpoint (pretrain always resumes). A torchrun-only alternative without submitit is in docs/scaling.md.
 """
@@ -18,7 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vjepa.config import PretrainConfig, validate
 from vjepa.core.errors import ConfigError, VjepaError
+from vjepa.models.registry import ARCHS
 
 EntryPoint = Callable[[list[str]], int]
 """A command-line entry point: arguments (without the program name) -> exit status. Must be picklable (a
@@ -101,6 +104,18 @@ def plan_job(command: list[str], resources: SlurmResources, cluster: str = "slur
     params = slurm_parameters(resources)
     return {"cluster": cluster, "world_size": params["nodes"] * params["tasks_per_node"], "parameters": params,
             "command": ["vjepa", *command], "logs": str(Path(logs).resolve())}
+
+
+def check_job_config(cfg: PretrainConfig, plan: dict[str, Any]) -> None:
+    """Check the pretraining config for the job's world size (``optim.batch_size`` divisible by it, ...) before
+    anything is submitted: a job that would fail only after queuing is refused with one line."""
+    params = plan["parameters"]
+    try:
+        validate(cfg, world_size=plan["world_size"], known_archs=[*ARCHS, "custom"])
+    except ConfigError as e:
+        raise ConfigError(f"the job's {plan['world_size']} process(es) ({params['nodes']} node(s) x "
+                          f"{params['tasks_per_node']}) cannot run this pretraining config: {e}; nothing submitted"
+                          ) from None
 
 
 def submit_job(plan: dict[str, Any], entry_point: EntryPoint, logs: str) -> Any:
