@@ -186,3 +186,11 @@ def test_classification_official_vjepa2_probe_file_loads_strictly(hf_dir, tmp_pa
     torch.save({"classifiers": [bad]}, path)
     with pytest.raises(Exception, match="blocks.0.mlp"):
         load_official_probe(path, num_heads=spec["num_attention_heads"])
+
+
+def test_classification_folder_converted_to_a_backbone_export_says_the_head_is_left_out(hf_dir, tmp_path, capsys):
+    from vjepa.cli.main import main
+
+    assert main(["convert", "hf", str(hf_dir), str(tmp_path / "ours")]) == 0
+    err = capsys.readouterr().err
+    assert "note: the classifier" in err and ".classify(" in err and err.count("\n") == 1

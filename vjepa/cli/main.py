@@ -110,6 +110,9 @@ def _cmd_convert_hf(args: argparse.Namespace) -> int:
         config["predictor"], modules["predictor"] = asdict(loaded.predictor.cfg), loaded.predictor
     out = save_modules(args.out_dir, modules, config)
     print(f"converted {args.hf_dir} -> {out}/model.safetensors, {out}/config.json")
+    if loaded.heads:  # a VJEPA2ForVideoClassification folder: say what the backbone export leaves out
+        print(f"note: the classifier ({len(loaded.heads)} pooler/classifier tensors) is not part of a backbone "
+              f"export; use vjepa.load({str(args.hf_dir)!r}).classify(...) to run it", file=sys.stderr)
     return 0
 
 
