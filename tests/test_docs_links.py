@@ -64,3 +64,10 @@ def test_the_checker_catches_a_broken_link_and_a_missing_heading(tmp_path, monke
     page.write_text("[ok](b.md) [ok](b.md#try-it-one-two) [x](c.md) [y](b.md#nope) `[code](d.md)` "
                     "[web](https://example.org/e.md)\n")
     assert broken_links(page) == ["c.md (no such file in the repository)", "b.md#nope (no heading #nope in b.md)"]
+
+
+def test_the_readme_names_every_shipped_preset():
+    presets = sorted(p.stem for p in (ROOT / "vjepa" / "configs").glob("*.yaml"))
+    readme = (ROOT / "README.md").read_text()
+    missing = [name for name in presets if f"`{name}`" not in readme]
+    assert not missing, f"README.md does not name the presets {missing}"
