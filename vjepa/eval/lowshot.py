@@ -13,6 +13,7 @@ takes its first k_c entries: for one seed the 5 % split is contained in the 10 %
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import os
@@ -24,6 +25,7 @@ import numpy as np
 
 from vjepa.core import formats
 from vjepa.core.errors import ConfigError, DataError
+from vjepa.core.io import write_text_atomic
 
 FORMAT = formats.LOWSHOT_SPLITS
 
@@ -72,17 +74,15 @@ def write_splits(path: str | os.PathLike, splits: Sequence[np.ndarray], meta: di
     """Write splits as JSON (``{"format", "meta", "splits": [[i, ...], ...]}``) or, for a ``.csv`` path, as rows
     ``split,index`` after one ``# {meta JSON}`` comment line."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     rows = [[int(i) for i in s] for s in splits]
     if path.suffix.lower() == ".csv":
-        with open(path, "w", newline="") as f:
-            f.write("# " + json.dumps({"format": FORMAT, **meta}) + "\n")
-            writer = csv.writer(f)
-            writer.writerow(["split", "index"])
-            writer.writerows([s, i] for s, row in enumerate(rows) for i in row)
-    else:
-        path.write_text(json.dumps({"format": FORMAT, "meta": meta, "splits": rows}) + "\n")
-    return path
+        text = io.StringIO(newline="")
+        text.write("# " + json.dumps({"format": FORMAT, **meta}) + "\n")
+        writer = csv.writer(text, lineterminator="\n")
+        writer.writerow(["split", "index"])
+        writer.writerows([s, i] for s, row in enumerate(rows) for i in row)
+        return write_text_atomic(path, text.getvalue())
+    return write_text_atomic(path, json.dumps({"format": FORMAT, "meta": meta, "splits": rows}) + "\n")
 
 
 def read_splits(path: str | os.PathLike) -> tuple[list[np.ndarray], dict[str, Any]]:

@@ -30,7 +30,7 @@ from torch.utils.data import DataLoader
 
 from vjepa.config import check_clip_fits, leaf_values
 from vjepa.core.errors import ConfigError, DataError
-from vjepa.core.io import atomic_write
+from vjepa.core.io import atomic_write, write_text_atomic
 from vjepa.core.lock import output_lock
 from vjepa.core.runtime import resolve_device, resolve_dtype
 from vjepa.data.frame_cache import FrameCache
@@ -191,7 +191,7 @@ def _evaluate(encoder: VideoEncoder, s: EvalConfig, train: Split, val: Split, ou
     paths = {e.path for split in (train, val) for e in split.entries}
     bad = _bad_files(train_fs.meta.get("failures", []) + val_fs.meta.get("failures", []), paths)
     if bad:
-        (out / "bad_files.txt").write_text("".join(f"{reason}\n" for reason in bad.values()))
+        write_text_atomic(out / "bad_files.txt", "".join(f"{reason}\n" for reason in bad.values()))
     names = train.classes if train.classes and len(train.classes) == s.num_classes else None
     probe = functools.partial(_probe, s=s, heads=cfg.num_heads, record=record, names=names, device=device,
                               dtype=dtype, progress=progress)
