@@ -49,6 +49,9 @@ class RuntimeConfig:
     """Autocast precision: ``auto`` (bf16 on GPU and on CPUs with bf16 support), ``bfloat16`` or ``float32``."""
     num_workers: int = 0
     """Data loader processes (0 = load in the main process)."""
+    num_threads: int | None = None
+    """CPU threads of torch for the run (None: torch's default, one per core). Tiny models run faster on one:
+    their matmuls are too small to share, and two threads stall whenever another process takes a core."""
 
 
 def check_clip(clip: ClipConfig, prefix: str = "clip.") -> None:
@@ -60,6 +63,8 @@ def check_clip(clip: ClipConfig, prefix: str = "clip.") -> None:
 def check_runtime(runtime: RuntimeConfig, prefix: str = "runtime.") -> None:
     """``seed`` and ``num_workers`` >= 0; ``device`` and ``dtype`` among the known choices."""
     at_least(runtime, 0, ("seed", "num_workers"), prefix)
+    need(runtime.num_threads is None or runtime.num_threads >= 1,
+         f"{prefix}num_threads = {runtime.num_threads}: must be >= 1, or null for torch's default")
     choose(f"{prefix}device", runtime.device, DEVICES)
     choose(f"{prefix}dtype", runtime.dtype, DTYPES)
 

@@ -8,6 +8,7 @@ and are slower with it than without.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -50,6 +51,18 @@ def resolve_dtype(name: str | torch.dtype, device: torch.device) -> torch.dtype:
     if name not in DTYPES:
         raise ConfigError(f"dtype {name!r}: use auto, float32 or bfloat16")
     return DTYPES[name]
+
+
+@contextlib.contextmanager
+def cpu_threads(count: int | None) -> Iterator[None]:
+    """Run the block with ``count`` torch CPU threads (None: leave the setting alone); restores it after."""
+    before = torch.get_num_threads()
+    if count is not None:
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def autocast(device: torch.device, dtype: torch.dtype) -> contextlib.AbstractContextManager:

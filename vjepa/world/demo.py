@@ -19,6 +19,7 @@ from vjepa.config.loader import to_dict
 from vjepa.config.world import load_world_config
 from vjepa.core.io import write_json_atomic, write_text_atomic
 from vjepa.core.progress import write_line
+from vjepa.core.runtime import cpu_threads
 from vjepa.data.action_world import ActionWorld
 from vjepa.data.trajectories import write_world_episodes
 from vjepa.world.evaluate import (
@@ -45,14 +46,20 @@ def run_world_demo(out_dir: str | Path, encoder: str | None = None, minutes_budg
                    progress: bool = True) -> str:
     """Run the demo into ``out_dir``; returns the Markdown report. Training gets what is left of
     ``minutes_budget`` after collecting data and before the planning evaluation (estimated at 40 %)."""
-    began = time.perf_counter()
     out = Path(out_dir)
+    cfg = load_world_config("world_cpu", [f"data.paths=[{str(out / 'episodes')!r}]", *overrides])
+    with cpu_threads(cfg.runtime.num_threads):  # planning runs the same tiny models as training
+        return _run(cfg, out, encoder, minutes_budget, tasks, episodes, progress)
+
+
+def _run(cfg, out: Path, encoder: str | None, minutes_budget: float, tasks: int, episodes: int,
+         progress: bool) -> str:
+    began = time.perf_counter()
     world = ActionWorld()
     episodes_dir = out / "episodes"
     if progress:
         write_line(f"world demo: writing {episodes} exploration episodes of {EPISODE_FRAMES} frames to {episodes_dir}")
     write_world_episodes(world, episodes_dir, episodes, EPISODE_FRAMES, seed=0)
-    cfg = load_world_config("world_cpu", [f"data.paths=[{str(episodes_dir)!r}]", *overrides])
     source = encoder or RANDOM_INIT
     train_budget = max(30.0, minutes_budget * 60 * 0.6 - (time.perf_counter() - began))
     summary = train_world_model(cfg, source, out / "train", progress=progress, time_budget_s=train_budget)

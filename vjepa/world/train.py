@@ -25,7 +25,7 @@ from vjepa.core.errors import CheckpointError, ConfigError, TrainingDiverged
 from vjepa.core.io import atomic_write, write_text_atomic
 from vjepa.core.lock import output_lock
 from vjepa.core.progress import progress_bar, write_line
-from vjepa.core.runtime import autocast, resolve_device, resolve_dtype
+from vjepa.core.runtime import autocast, cpu_threads, resolve_device, resolve_dtype
 from vjepa.models.ac_predictor import ACPredictorConfig, ActionConditionedPredictor
 from vjepa.models.encoder import VideoEncoder
 from vjepa.models.registry import encoder_config
@@ -142,7 +142,7 @@ def train_world_model(cfg: WorldTrainConfig, encoder_source: str, out_dir: str |
     if cfg.predictor.use_extrinsics:
         raise ConfigError("predictor.use_extrinsics = true: the trajectory format has no extrinsics yet")
     out = Path(out_dir)
-    with output_lock(out, "world-model training"):
+    with output_lock(out, "world-model training"), cpu_threads(cfg.runtime.num_threads):
         return _train(cfg, str(encoder_source), out, progress, time_budget_s)
 
 
