@@ -113,3 +113,18 @@ def test_export_with_predictor_and_none(tmp_path):
     got = score_clip(video, loaded.encoder, loaded.predictor, loaded.target_encoder, SETTINGS)
     want = score_clip(video, model.encoder, model.predictor, target, SETTINGS)
     torch.testing.assert_close(got.series[0].values, want.series[0].values)
+
+
+def test_model_surprise_method_matches_the_library():
+    import vjepa
+
+    ref = official_fixture()
+    kwargs = ref.encoder_kwargs()
+    model = vjepa.load(ref.checkpoint, **kwargs)
+    video = clip(12, 64)
+    result = model.surprise(video, frame_step=1, context_frames=(2, 4))
+    official = load_official_pretrain(ref.checkpoint, **kwargs)
+    want = score_clip(video, official.encoder, official.predictor, official.target_encoder,
+                      SurpriseSettings(frame_step=1, context_frames=(2, 4)))
+    assert [s.context_frames for s in result.series] == [2, 4]
+    torch.testing.assert_close(result.series[1].values, want.series[1].values)
