@@ -109,6 +109,29 @@ class VJEPAModel(nn.Module):
         names = self.config.get("labels") or [str(i) for i in range(logits.shape[1])]
         return Classification(logits, [names[i] for i in logits.argmax(dim=1).tolist()], list(names))
 
+    def surprise(self, video: str | os.PathLike | torch.Tensor, **settings: Any) -> Any:
+        """The surprise series of a video file or uint8 (T, H, W, 3) frames: a
+        :class:`~vjepa.surprise.score.SurpriseResult` (``.series``, ``.mean``, ``.max``, ``.frame_ranges``).
+
+        Keyword arguments are :class:`~vjepa.surprise.score.SurpriseSettings` fields (``frame_step``, ``window``,
+        ``stride``, ``context_frames``, ``batch_size``) and ``dtype``. The first call loads the context encoder,
+        predictor and target encoder from the model's source (:func:`vjepa.weights.predictive.load_predictive`;
+        a pretraining export holds no predictor: load the run's ``checkpoints/latest.pt``)."""
+        from vjepa.surprise.run import prepare, read_video, score_frames
+        from vjepa.surprise.score import SurpriseSettings
+        from vjepa.weights.predictive import load_predictive
+
+        if getattr(self, "_predictive", None) is None:
+            if "source" not in self.config:
+                raise ConfigError("surprise needs a model loaded with vjepa.load (its source is unknown)")
+            options = self.config.get("load_options", {})
+            self._predictive = load_predictive(self.config["source"], arch=self.config.get("arch"), **options)
+        dtype = settings.pop("dtype", "float32")
+        device = str(next(self.encoder.parameters()).device)
+        checked, torch_dtype = prepare(self._predictive, SurpriseSettings(**settings), device, dtype)
+        frames = read_video(video) if isinstance(video, (str, os.PathLike)) else torch.as_tensor(video)
+        return score_frames(frames, self._predictive, checked, torch_dtype)
+
     def estimate_memory(self, batch_size: int = 4, frames: int | None = None, size: int | None = None,
                         dtype: str | torch.dtype = "auto", device: str | torch.device = "cpu") -> dict[str, int]:
         """Bytes one :meth:`embed` batch needs; see :func:`estimate_memory`."""
@@ -171,7 +194,8 @@ def load(path: str | os.PathLike, *, arch: str | None = None, key: str = "target
                         img_size=img_size, **arch_overrides)
     encoder, predictor, probe_module = loaded.encoder, loaded.predictor, loaded.probe
     config: dict[str, Any] = {"source": str(source.path), "key": loaded.key if source.kind == "hf-vjepa2" else key,
-                              "arch": arch, "format": FORMATS.get(source.kind, source.kind)}
+                              "arch": arch, "format": FORMATS.get(source.kind, source.kind),
+                              "load_options": {"num_frames": num_frames, "img_size": img_size, **arch_overrides}}
     if source.kind == "official-pretrain":
         config["meta"] = loaded.meta
     if loaded.meta.get("labels"):  # class names of a classifier (HF id2label)

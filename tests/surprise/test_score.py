@@ -44,7 +44,7 @@ def hand_surprise(encoder, predictor, target, window: torch.Tensor, context_fram
         h = target(video)
         h = F.layer_norm(h, (h.shape[-1],))[:, n_ctx:]
         z = encoder(video, keep_idx=ctx_idx)
-        pred = predictor(z, ctx_idx, tgt_idx, 0, encoder.token_grid(video))  # positions of a longer window
+        pred = predictor(z, ctx_idx, tgt_idx, 1, encoder.token_grid(video))  # mask token 1, the default  # positions of a longer window
     return float((pred - h).abs().mean())
 
 

@@ -17,6 +17,7 @@ from vjepa.cli.experiment import add_experiment_parser
 from vjepa.cli.extract import add_extract_parser
 from vjepa.cli.finetune import add_finetune_parser
 from vjepa.cli.launch import add_launch_parser
+from vjepa.cli.surprise import add_surprise_parser
 from vjepa.cli.visualize import add_visualize_parser
 from vjepa.cli.world import add_world_parser
 from vjepa.core import formats
@@ -182,6 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_bench_parser(sub)
     add_launch_parser(sub)
     add_world_parser(sub)
+    add_surprise_parser(sub)
 
     p = sub.add_parser("models", help="list the named model sizes and their parameter counts")
     p.set_defaults(func=_cmd_models)

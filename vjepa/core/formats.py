@@ -33,6 +33,10 @@ FRAME_CACHE = tag("frame-cache", 1)
 """A decoded-frame cache folder's ``manifest.json``."""
 EXPERIMENT_PAPER = tag("experiment-paper", 1)
 """The results table of ``vjepa experiment paper``."""
+SURPRISE = tag("surprise", 1)
+"""Per-video surprise series of ``vjepa surprise`` (``OUT/surprise.json``)."""
+VOE = tag("voe", 1)
+"""Violation-of-expectation accuracies of ``vjepa surprise --quads`` (``OUT/metrics.json``)."""
 FEATURES = tag("features", 1)
 """A cached feature file of ``vjepa eval --cache-dir``."""
 LOWSHOT_SPLITS = tag("lowshot-splits", 1)

@@ -49,6 +49,9 @@ class SurpriseSettings:
     """Windows per forward pass."""
     norm_pix: bool = True
     """Pixel models only: per-tubelet normalised pixel targets (``pixel.norm_pix_loss``)."""
+    mask_index: int = 1
+    """The predictor's mask token: 1, the official predictors' default and Hugging Face's only choice
+    (:data:`vjepa.weights.predictive.MASK_INDEX`)."""
 
 
 @dataclass(frozen=True)
@@ -153,7 +156,7 @@ def split_indices(num_tokens: int, context_tokens: int, batch: int, device: torc
 @torch.no_grad()
 def window_surprise(encoder: VideoEncoder, predictor: torch.nn.Module, target_encoder: VideoEncoder | None,
                     windows: torch.Tensor, context_frames: Sequence[int], norm_pix: bool = True,
-                    dtype: torch.dtype = torch.float32) -> torch.Tensor:
+                    dtype: torch.dtype = torch.float32, mask_index: int = 1) -> torch.Tensor:
     """Surprise of a batch of windows (B, 3, W, H, W') for each context length: (len(context_frames), B) float32."""
     grid = encoder.token_grid(windows)  # (T', H', W')
     per_time = grid[1] * grid[2]
@@ -172,7 +175,7 @@ def window_surprise(encoder: VideoEncoder, predictor: torch.nn.Module, target_en
             if pixel:
                 preds = predictor(context, ctx_idx, tgt_idx, grid)  # (B, M, P)
             else:
-                preds = predictor(context, ctx_idx, tgt_idx, 0, grid)  # (B, M, D)
+                preds = predictor(context, ctx_idx, tgt_idx, mask_index, grid)  # (B, M, D)
             errors = (preds.float() - gather_tokens(targets, tgt_idx).float()).abs()  # (B, M, D or P)
             out.append(errors.mean(dim=(1, 2)))
     return torch.stack(out)
@@ -203,7 +206,7 @@ def score_clip(clip: torch.Tensor | np.ndarray, encoder: VideoEncoder, predictor
         chunk = starts[i : i + settings.batch_size]
         windows = torch.stack([video[:, s : s + settings.window] for s in chunk])  # (B, 3, W, H, W')
         values.append(window_surprise(encoder, predictor, target_encoder, windows, settings.context_frames,
-                                      settings.norm_pix, dtype).cpu())
+                                      settings.norm_pix, dtype, settings.mask_index).cpu())
     table = torch.cat(values, dim=1)  # (num_contexts, num_windows)
     step = settings.frame_step
     ranges = tuple((s * step, (s + settings.window - 1) * step) for s in starts)
