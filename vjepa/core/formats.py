@@ -37,6 +37,10 @@ SURPRISE = tag("surprise", 1)
 """Per-video surprise series of ``vjepa surprise`` (``OUT/surprise.json``)."""
 VOE = tag("voe", 1)
 """Violation-of-expectation accuracies of ``vjepa surprise --quads`` (``OUT/metrics.json``)."""
+WORLD_MODEL = tag("world-model", 1)
+"""A trained world model (``vjepa world train`` -> ``OUT/export``: AC predictor and encoder source)."""
+WORLD_CHECKPOINT = tag("world-checkpoint", 1)
+"""A world-model training checkpoint (``OUT/checkpoints/latest.pt``)."""
 FEATURES = tag("features", 1)
 """A cached feature file of ``vjepa eval --cache-dir``."""
 LOWSHOT_SPLITS = tag("lowshot-splits", 1)

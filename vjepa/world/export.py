@@ -25,7 +25,7 @@ from vjepa.weights.keys import split_prefixes
 from vjepa.weights.load import load_encoder
 from vjepa.world.model import WorldModel
 
-WORLD_EXPORT = formats.tag("world-model", 1)
+WORLD_EXPORT = formats.WORLD_MODEL
 RANDOM_INIT = "none"
 """The encoder source of a random-init frozen encoder."""
 

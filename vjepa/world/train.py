@@ -36,7 +36,7 @@ from vjepa.world.export import RANDOM_INIT, save_world_export
 from vjepa.world.objective import ac_objective
 from vjepa.world.windows import StepBatches, WorldWindows
 
-WORLD_CHECKPOINT = formats.tag("world-checkpoint", 1)
+WORLD_CHECKPOINT = formats.WORLD_CHECKPOINT
 MUST_MATCH = ("data", "encoder", "predictor")  # sections a resumed run must share with its checkpoint
 
 
