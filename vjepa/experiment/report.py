@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from vjepa.core.io import atomic_write
+from vjepa.core.plots import new_figure, save_figure
 from vjepa.eval.report import json_safe
 from vjepa.experiment.evaluate import RANDOM
 
@@ -59,13 +60,9 @@ def table7(results: dict[str, Any]) -> str:
 
 def plot_figure5(results: dict[str, Any], path: str | Path) -> Path:
     """Paper Figure 5 shape: frozen-probe top-1 against pretraining time, one panel per task."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     tasks = list(results["tasks"])
-    fig, axes = plt.subplots(1, len(tasks), figsize=(5.5 * len(tasks), 4), squeeze=False)
+    fig = new_figure(5.5 * len(tasks), 4)
+    axes = fig.subplots(1, len(tasks), squeeze=False)
     styles = {"vjepa": ("tab:blue", "o"), "pixel": ("tab:orange", "s")}
     for ax, task in zip(axes[0], tasks, strict=True):
         for key in ("vjepa", "pixel"):
@@ -82,9 +79,7 @@ def plot_figure5(results: dict[str, Any], path: str | Path) -> Path:
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=100, format="png")
-    plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path)
 
 
 def _se(top1: float, n: int) -> float:
