@@ -24,9 +24,10 @@ def test_a_log_file_gets_one_record_per_few_seconds():
     log = io.StringIO()
     bar = progress_bar(total=20, file=log, desc="work")
     assert bar.mininterval == NON_TTY_INTERVAL_S >= 2
-    for _ in range(20):  # 1 s of work: a default tqdm bar would redraw ~10 times
+    for step in range(20):  # 1 s of work: a default tqdm bar would redraw ~10 times (20 with set_postfix)
         time.sleep(0.05)
         bar.update(1)
+        bar.set_postfix(loss=f"{1 / (step + 1):.3f}")  # as the training loops do every step
     bar.close()
     records = _records(log.getvalue())
     assert len(records) <= 3 and "20/20" in records[-1], records

@@ -19,16 +19,29 @@ def _is_terminal(stream: TextIO) -> bool:
         return False
 
 
+class ThrottledBar(tqdm):
+    """A tqdm bar whose ``set_postfix`` redraws only on a terminal: elsewhere the new values show at the next
+    timed refresh (tqdm's own ``set_postfix`` redraws at every call, which would defeat the interval)."""
+
+    live: bool = True
+
+    def set_postfix(self, ordered_dict: Any = None, refresh: bool = True, **kwargs: Any) -> None:
+        super().set_postfix(ordered_dict, refresh=refresh and self.live, **kwargs)
+
+
 def progress_bar(iterable: Iterable[Any] | None = None, *, enabled: bool = True, file: TextIO | None = None,
                  **kwargs: Any) -> tqdm:
     """A tqdm bar on ``file`` (stderr by default); disabled when ``enabled`` is false. Keyword arguments go to
     tqdm (``total``, ``initial``, ``desc``, ``unit``, ``leave``)."""
     file = file if file is not None else sys.stderr
-    if not _is_terminal(file):
+    live = _is_terminal(file)
+    if not live:
         kwargs.setdefault("mininterval", NON_TTY_INTERVAL_S)
         kwargs.setdefault("maxinterval", max(NON_TTY_INTERVAL_S, kwargs["mininterval"]))
         kwargs.setdefault("ascii", True)
-    return tqdm(iterable, disable=not enabled, file=file, **kwargs)
+    bar = ThrottledBar(iterable, disable=not enabled, file=file, **kwargs)
+    bar.live = live
+    return bar
 
 
 def write_line(message: str, file: TextIO | None = None) -> None:
