@@ -20,7 +20,7 @@ from vjepa.experiment.paper import run_paper
 from vjepa.pretrain.build import build_models
 
 TINY = ["base=cpu_tiny", "eval_every=3", "probe.num_train=16", "probe.num_val=8", "probe.epochs=1",
-        "probe.batch_size=8", "lowshot.num_splits=1"]
+        "probe.batch_size=8", "lowshot.num_splits=1", "voe.per_property=2", "voe.num_frames=8"]
 TINY_BASE = ["run.max_steps=6", "run.checkpoint_every=3", "pixel.mask_ratio=0.75"]
 OUTPUTS = ["table5.md", "table7.md", "figure5.png", "results.json", "report.md"]
 
@@ -100,6 +100,13 @@ def test_tiny_experiment_end_to_end_with_an_interruption_and_reuse(tmp_path, mon
     assert "\n".join(table5) in report and "\n".join(table7) in report and "figure5.png" in report
     assert "claims" in report and "**" in report
     assert len(list((tmp_path / "lowshot_splits").glob("*.json"))) == 6  # 2 tasks x 3 fractions
+    # The VoE stage scores random init and both final models, the pixel one by its real pixel prediction.
+    voe = saved["voe"]
+    assert set(voe["models"]) == {"random init (no pretraining)", "V-JEPA (feature prediction)",
+                                  "pixel reconstruction (VideoMAE-style)"}
+    rows = voe["models"]["pixel reconstruction (VideoMAE-style)"]
+    assert {r["property"] for r in rows} == {"permanence", "continuity", "constancy", "dynamics"}
+    assert all(r["n"] == 2 for r in rows) and "## Violation of expectation" in report and voe["tables"] in report
 
 
 def test_methods_differ_only_in_objective_and_start_from_the_random_init():

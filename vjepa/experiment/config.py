@@ -48,6 +48,14 @@ class LowShotSettings:
 
 
 @dataclass
+class VoeSettings:
+    per_property: int = 50
+    """Generated physics quadruplets per property (permanence, continuity, constancy, dynamics)."""
+    num_frames: int = 24
+    """Frames of each generated movie, at the pretraining crop size."""
+
+
+@dataclass
 class PaperConfig:
     base: str = "cpu_demo"
     """Pretraining preset name or YAML file shared by every method."""
@@ -60,6 +68,9 @@ class PaperConfig:
     config's ``run.checkpoint_every``."""
     probe: ProbeSettings = field(default_factory=ProbeSettings)
     lowshot: LowShotSettings = field(default_factory=LowShotSettings)
+    voe: VoeSettings = field(default_factory=VoeSettings)
+    """Violation of expectation on the intuitive-physics world (``vjepa surprise``), every final model and random
+    init."""
 
 
 def validate_paper(cfg: PaperConfig) -> None:
@@ -68,7 +79,7 @@ def validate_paper(cfg: PaperConfig) -> None:
         choose(f"methods[{i}]", m, METHODS)
     need(len(cfg.methods) == len(set(cfg.methods)) >= 1, f"methods = {cfg.methods}: give each method once, >= 1")
     at_least(cfg, 1, ("eval_every", "probe.num_train", "probe.num_val", "probe.epochs", "probe.batch_size",
-                      "lowshot.num_splits"))
+                      "lowshot.num_splits", "voe.per_property", "voe.num_frames"))
     need(cfg.probe.num_train <= VAL_OFFSET, f"probe.num_train = {cfg.probe.num_train}: must be <= {VAL_OFFSET}")
     need(cfg.lowshot.seed >= 0, f"lowshot.seed = {cfg.lowshot.seed}: must be >= 0")
     need(len(cfg.lowshot.fractions) >= 1 and all(0 < f <= 1 for f in cfg.lowshot.fractions),

@@ -25,6 +25,7 @@ from vjepa.experiment.config import LABELS, STOP_AFTER, PaperConfig, first_diffe
 from vjepa.experiment.evaluate import RANDOM, EncoderPoint, checkpoint_points, evaluate_point, load_point, random_point
 from vjepa.experiment.report import write_outputs
 from vjepa.experiment.stages import StageLog
+from vjepa.experiment.voe import voe_stage
 from vjepa.pretrain.loop import pretrain
 
 
@@ -147,6 +148,11 @@ def run_paper(cfg: PaperConfig, out_dir: str | Path, *, stop_after: str | None =
             _evaluate(point, False, True, cfg, base, out, log, progress)
     if stop_after == "lowshot":
         return None
+    if log.result("voe") is not None:
+        log.note("voe", "skipped")
+    else:
+        started = time.perf_counter()
+        log.finish("voe", voe_stage(cfg, configs, out, progress), time.perf_counter() - started)
 
     results = collect_results(cfg, configs, log, points)
     outputs = ["table5.md", "table7.md", "figure5.png", "results.json", "report.md"]
@@ -179,6 +185,6 @@ def collect_results(cfg: PaperConfig, configs: dict[str, PretrainConfig], log: S
             "steps", "batch_size", "samples_seen", "train_seconds", "first_loss", "final_loss", "device", "dtype")},
             "top1": curve[-1]["top1"], "curve": curve, "lowshot": lowshot[final.name]}
     tasks = {t: {k: r[k] for k in ("num_classes", "chance", "num_val")} for t, r in probes[RANDOM].items()}
-    return {"format": formats.EXPERIMENT_PAPER, "tasks": tasks, "encoders": encoders,
+    return {"format": formats.EXPERIMENT_PAPER, "tasks": tasks, "encoders": encoders, "voe": log.result("voe"),
             "probes": {p.name: probes[p.name] for p in points}, "settings": to_dict(cfg),
             "pretrain_config": {k: v for k, v in to_dict(next(iter(configs.values()))).items() if k != "objective"}}

@@ -162,10 +162,22 @@ def report_text(results: dict[str, Any]) -> str:
         "## Table 7: low-shot frozen evaluation", "", table7(results), "",
         "## Figure 5: probe accuracy against pretraining time", "", "![figure 5](figure5.png)", "",
         "Every method starts from the random-init encoder (time 0); points are the evaluated checkpoints.", "",
+        "## Violation of expectation (intuitive physics, `vjepa surprise`)", "", *voe_section(results), "",
         "## The paper's claims, on this run", "", *claims(results), "",
         "Read as it is: a single pretraining run per method and a single probe per cell; the verdicts use the "
         "binomial standard error of the validation top-1 and the spread over the low-shot splits.", "",
     ])
+
+
+def voe_section(results: dict[str, Any]) -> list[str]:
+    """The VoE tables of every final model and random init, or a line saying the stage did not run."""
+    voe = results.get("voe")
+    if not voe:
+        return ["Not run (results from before the stage existed)."]
+    return [f"{voe['per_property']} generated quadruplets per property; accuracy = share of quadruplets whose "
+            "impossible pair is the more surprising (mean rule: balanced, a content-only score gets 50 %; the max "
+            "rule is biased on permanence by construction, read it against random init), 95 % Wilson interval.",
+            "", voe["tables"]]
 
 
 def write_outputs(out_dir: str | Path, results: dict[str, Any]) -> list[Path]:

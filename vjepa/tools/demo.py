@@ -50,32 +50,17 @@ def voe_table(cfg, out: Path, device, dtype, progress: bool) -> tuple[str, dict,
     on generated physics quadruplets; returns the tables, the JSON rows and the seconds taken."""
     import time
 
-    from vjepa.data.physics import make_quadruplets
     from vjepa.pretrain.build import build_models
-    from vjepa.surprise.report import report_json
-    from vjepa.surprise.report import voe_table as format_voe
-    from vjepa.surprise.score import SurpriseSettings
-    from vjepa.surprise.voe import score_quadruplets
+    from vjepa.surprise.compare import compare_models, physics_quadruplets
     from vjepa.weights.predictive import PredictiveModel, load_predictive
 
     started = time.perf_counter()
     torch.manual_seed(cfg.run.seed)  # the same initialisation the pretraining run started from
     models = {"random init": PredictiveModel(*(m.eval() for m in build_models(cfg)), kind="none"),
               "V-JEPA (this run)": load_predictive(out / "checkpoints" / "latest.pt")}
-    quads = [(q.property, [m.video for m in q.movies])
-             for q in make_quadruplets(VOE_PER_PROPERTY, seed=cfg.run.seed, num_frames=VOE_FRAMES,
-                                       size=cfg.data.crop_size)]
-    window = cfg.data.num_frames
-    tables, rows = [], {}
-    for name, model in models.items():
-        model.to(device)
-        settings = SurpriseSettings(frame_step=1, window=window, stride=4, context_frames=(window // 2,),
-                                    mask_index=model.mask_index)
-        report = score_quadruplets(quads, model.encoder, model.predictor, model.target_encoder, settings, dtype,
-                                   progress)
-        tables.append(format_voe(report, f"{name}:"))
-        rows[name] = report_json(report)
-    return "\n\n".join(tables), rows, time.perf_counter() - started
+    quads = physics_quadruplets(VOE_PER_PROPERTY, cfg.run.seed, VOE_FRAMES, cfg.data.crop_size)
+    tables, rows = compare_models(models, quads, cfg.data.num_frames, device, dtype, progress)
+    return tables, rows, time.perf_counter() - started
 
 
 def run_demo(out_dir: str | Path, overrides: Sequence[str] = (), *, probe: bool = True, progress: bool = True) -> str:
