@@ -316,7 +316,7 @@ def test_partial_mask_entries_take_the_maskspec_defaults(tmp_path):
     (["model.attention=flash"], 1, "model.attention = 'flash': use one of auto, manual, sdpa"),
     (["run.dtype=float16"], 1, "run.dtype = 'float16': use one of auto, bfloat16, float32"),
     (["run.device=gpu"], 1, "run.device = 'gpu': use one of auto, cpu, cuda"),
-    (["data.dataset=webvid"], 1, "data.dataset = 'webvid': use one of synthetic, videos"),
+    (["data.dataset=webvid"], 1, "data.dataset = 'webvid': use one of physics, synthetic, videos"),
     (["data.dataset=videos"], 1, "data.dataset 'videos' needs data.paths"),
     (["objective=pixle"], 1, "objective = 'pixle': use one of pixel, vjepa; did you mean 'pixel'?"),
     (["objective=pixel"], 1, "pixel.mask_ratio = 0.9 masks 4 of the 4 spatial positions per frame"),

@@ -53,12 +53,26 @@ class SyntheticDataConfig:
 
 
 @dataclass
+class PhysicsDataConfig:
+    """The intuitive-physics world (``vjepa/data/physics.py``): objects passing behind an occluder."""
+
+    num_videos: int = 2048
+    """Number of distinct training clips (all physically possible; deterministic by seed)."""
+    size: int = 64
+    """Side of the rendered frames, in pixels, before the random resized crop."""
+    object_scale: float = 1.0
+    """Multiplies the object radius (4.5-6 px at 64 px) and with it the screen width that hides it."""
+    seed: int = 0
+
+
+@dataclass
 class DataConfig(ClipConfig):
     """The shared clip section (``num_frames``, ``frame_step``, ``crop_size``) plus where pretraining clips come
     from and how they are augmented and loaded."""
 
     dataset: str = "synthetic"
-    """``synthetic`` (the embedded dataset, no download) or ``videos`` (CSV lists / folders)."""
+    """``synthetic`` (the embedded dataset, no download), ``physics`` (the intuitive-physics world, no download) or
+    ``videos`` (CSV lists / folders)."""
     paths: list[str] = field(default_factory=list)
     """Index files or folders of videos, for ``dataset: videos``."""
     weights: list[float] | None = None
@@ -86,6 +100,7 @@ class DataConfig(ClipConfig):
     are read instead of decoded, with the same sampled frames; exact unless the cache was down-scaled
     (``--short-side``), which changes the crops' pixel values slightly (vjepa/data/frame_cache.py)."""
     synthetic: SyntheticDataConfig = field(default_factory=SyntheticDataConfig)
+    physics: PhysicsDataConfig = field(default_factory=PhysicsDataConfig)
 
 
 @dataclass

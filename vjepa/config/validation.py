@@ -23,7 +23,8 @@ def validate(cfg: PretrainConfig, world_size: int = 1, known_archs: Collection[s
     at_least(cfg, 1, ("model.embed_dim model.depth model.num_heads model.patch_size model.tubelet_size "
                       "model.pred_depth model.pred_embed_dim model.pred_num_heads").split())
     check_clip(d, "data.")
-    at_least(cfg, 1, ("data.synthetic.num_videos data.synthetic.size data.synthetic.num_classes optim.batch_size "
+    at_least(cfg, 1, ("data.synthetic.num_videos data.synthetic.size data.synthetic.num_classes data.physics.num_videos "
+                      "optim.batch_size "
                       "optim.epochs optim.micro_batch_size optim.steps_per_epoch run.max_steps run.log_every "
                       "run.checkpoint_every pixel.decoder_depth pixel.decoder_embed_dim "
                       "pixel.decoder_num_heads").split())
@@ -45,7 +46,12 @@ def validate(cfg: PretrainConfig, world_size: int = 1, known_archs: Collection[s
           f"model.tubelet_size {m.tubelet_size}; use a multiple of {m.tubelet_size}")
     span("data.random_resize_scale", d.random_resize_scale)
     span("data.random_resize_aspect_ratio", d.random_resize_aspect_ratio, None)
-    choose("data.dataset", d.dataset, ("synthetic", "videos"))
+    choose("data.dataset", d.dataset, ("synthetic", "physics", "videos"))
+    need(d.physics.size >= 32, f"data.physics.size = {d.physics.size}: must be >= 32")
+    need(0.5 <= d.physics.object_scale <= 2.0,
+         f"data.physics.object_scale = {d.physics.object_scale}: must be in [0.5, 2]")
+    need(d.dataset != "physics" or d.num_frames >= 8,
+         f"data.num_frames = {d.num_frames}: the physics world needs >= 8")
     choose("data.short_video", d.short_video, ("official", "loop", "skip"))
     need(cfg.run.seed >= 0, f"run.seed {cfg.run.seed} must be >= 0")
     need(d.clip_duration is None or d.clip_duration > 0, f"data.clip_duration {d.clip_duration} must be > 0 or null")

@@ -143,10 +143,10 @@ def splice(first: Movie, second: Movie, at: int) -> Movie:
                    for f in ("video", "centre", "look", "visible")))
 
 
-def _scene(u, gen: torch.Generator, size: int) -> Scene:
+def _scene(u, gen: torch.Generator, size: int, object_scale: float = 1.0) -> Scene:
     """Background (mean colour, a gentle gradient, static noise), a screen in the middle band, object radius."""
     k = size / 64.0
-    radius = k * (4.5 + 1.5 * next(u))
+    radius = k * (4.5 + 1.5 * next(u)) * object_scale
     base = torch.tensor([60.0 + 100.0 * next(u) for _ in range(3)])[:, None, None]
     ramp = torch.linspace(-1.0, 1.0, size)
     angle = 2.0 * math.pi * next(u)
@@ -168,14 +168,16 @@ def _open_point(scene: Scene, direction: float, size: int, lead: float) -> tuple
     return (lo, hi) if direction > 0 else (size - 1 - hi, size - 1 - lo)
 
 
-def make_quadruplet(property: str, seed: int, index: int, num_frames: int = 32, size: int = 64) -> Quadruplet:
-    """Quadruplet ``index`` of ``property`` (see the module docstring)."""
+def make_quadruplet(property: str, seed: int, index: int, num_frames: int = 32, size: int = 64,
+                    object_scale: float = 1.0) -> Quadruplet:
+    """Quadruplet ``index`` of ``property`` (see the module docstring); ``object_scale`` multiplies the object
+    radius (and so the screen width that hides it)."""
     _check(num_frames, size)
     if property not in PROPERTIES:
         raise ConfigError(f"physics property {property!r}: use one of {', '.join(PROPERTIES)}")
     gen = keyed_generator(_QUAD_TAG, seed, PROPERTIES.index(property), index)
     u = iter(torch.rand(40, generator=gen, dtype=torch.float64).tolist())
-    scene = _scene(u, gen, size)
+    scene = _scene(u, gen, size, object_scale)
     T, k, r = num_frames, size / 64.0, scene.radius
     direction = 1.0 if next(u) < 0.5 else -1.0
     b = round(T * (0.4 + 0.2 * next(u)))
@@ -214,18 +216,20 @@ def make_quadruplet(property: str, seed: int, index: int, num_frames: int = 32, 
 
 
 def make_quadruplets(per_property: int, seed: int = 0, num_frames: int = 32, size: int = 64,
-                     properties: tuple[str, ...] = PROPERTIES) -> list[Quadruplet]:
+                     properties: tuple[str, ...] = PROPERTIES, object_scale: float = 1.0) -> list[Quadruplet]:
     """``per_property`` quadruplets of each property, in property order."""
-    return [make_quadruplet(p, seed, i, num_frames, size) for p in properties for i in range(per_property)]
+    return [make_quadruplet(p, seed, i, num_frames, size, object_scale) for p in properties
+            for i in range(per_property)]
 
 
-def render_training_clip(seed: int, index: int, num_frames: int = 16, size: int = 64) -> torch.Tensor:
+def render_training_clip(seed: int, index: int, num_frames: int = 16, size: int = 64,
+                         object_scale: float = 1.0) -> torch.Tensor:
     """A possible movie of the same world: 0-2 objects at constant speeds in their own rows, passing behind the
     screen; (T, S, S, 3) uint8."""
     _check(num_frames, size)
     gen = keyed_generator(_TRAIN_TAG, seed, index)
     u = iter(torch.rand(40, generator=gen, dtype=torch.float64).tolist())
-    scene = _scene(u, gen, size)
+    scene = _scene(u, gen, size, object_scale)
     k, r = size / 64.0, scene.radius
     t = torch.arange(num_frames, dtype=torch.float64)
     tracks = []
@@ -244,12 +248,15 @@ class PhysicsVideos(GeneratedClips):
 
     kind = "physics"
 
-    def __init__(self, num_videos: int, num_frames: int = 16, size: int = 64, seed: int = 0) -> None:
+    def __init__(self, num_videos: int, num_frames: int = 16, size: int = 64, seed: int = 0,
+                 object_scale: float = 1.0) -> None:
         if num_videos < 1:
             raise ConfigError(f"physics num_videos {num_videos} must be >= 1")
         _check(num_frames, size)
         self.num_videos, self.num_frames, self.size, self.seed = num_videos, num_frames, size, seed
+        self.object_scale = object_scale
 
     def __getitem__(self, index: int) -> dict:
         index = self.checked_index(index)
-        return {"video": render_training_clip(self.seed, index, self.num_frames, self.size), "index": index}
+        return {"video": render_training_clip(self.seed, index, self.num_frames, self.size,
+                                                      self.object_scale), "index": index}

@@ -68,6 +68,12 @@ def build_dataset(cfg: PretrainConfig) -> Dataset:
         syn = data.synthetic
         return SyntheticVideos(num_videos=syn.num_videos, num_frames=data.num_frames, size=syn.size,
                                num_classes=syn.num_classes, seed=syn.seed)
+    if data.dataset == "physics":
+        from vjepa.data.physics import PhysicsVideos
+
+        phy = data.physics
+        return PhysicsVideos(num_videos=phy.num_videos, num_frames=data.num_frames, size=phy.size, seed=phy.seed,
+                             object_scale=phy.object_scale)
     if data.dataset == "videos":
         from vjepa.data.index import read_index
         from vjepa.data.video_dataset import VideoDataset
@@ -78,7 +84,7 @@ def build_dataset(cfg: PretrainConfig) -> Dataset:
             max_retries=data.max_retries, timeout_s=data.decode_timeout_s, max_bad_fraction=data.max_bad_fraction,
             seed=cfg.run.seed, frame_cache=data.frame_cache,
         )
-    raise ConfigError(f"data.dataset '{data.dataset}' is unknown; use 'synthetic' or 'videos'")
+    raise ConfigError(f"data.dataset '{data.dataset}' is unknown; use 'synthetic', 'physics' or 'videos'")
 
 
 def build_loader(cfg: PretrainConfig, dataset: Dataset, start_step: int, micro_batch_size: int, world_size: int = 1,
