@@ -19,7 +19,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         overrides.append(f"encoder.arch={json.dumps(args.arch)}")
     cfg = load_world_config(args.config, overrides)
     summary = train_world_model(cfg, args.checkpoint, args.out, progress=not args.no_progress)
-    print(json.dumps(vars(summary)))
+    if summary.rank == 0:  # under torchrun, one summary for the job
+        print(json.dumps(vars(summary)))
     return 0
 
 

@@ -102,6 +102,8 @@ class WorldRunConfig:
     log_every: int = 10
     max_steps: int | None = None
     """Stop after this many steps (null: ``epochs * steps_per_epoch``)."""
+    dist_timeout_s: float = 600.0
+    """Under torchrun: the longest wait of any collective (the rendezvous included) before a one-line error."""
 
 
 @dataclass
@@ -152,3 +154,5 @@ def validate_world(cfg: WorldTrainConfig) -> None:
     need(all(0 <= b < 1 for b in o.betas), f"optim.betas = {list(o.betas)}: each must be in [0, 1)")
     need(o.grad_clip is None or o.grad_clip > 0, f"optim.grad_clip = {o.grad_clip}: must be > 0 or null")
     at_least(cfg.run, 1, ("checkpoint_every", "log_every", "max_steps"), "run.")
+    need(0 < cfg.run.dist_timeout_s < float("inf"), f"run.dist_timeout_s = {cfg.run.dist_timeout_s}: must be > 0 "
+                                                   "seconds")

@@ -60,7 +60,7 @@ def teacher_forcing(predictor: ActionConditionedPredictor, h: torch.Tensor, acti
     Returns:
         z_tf: (B, (T-1)·H'W', D).
     """
-    tpf = predictor.cfg.tokens_per_frame
+    tpf = _tokens_per_frame(predictor)
     steps = h.shape[1] // tpf - 1
     return predict_step(predictor, h[:, :-tpf], actions[:, :steps], states[:, :steps], _first(extrinsics, steps),
                         normalize_reps)
@@ -71,7 +71,7 @@ def rollout(predictor: ActionConditionedPredictor, h: torch.Tensor, z_tf: torch.
             normalize_reps: bool = True) -> torch.Tensor:
     """Auto-regressive predictions of frames 1 … auto_steps, starting from the true frame 0 and the teacher-forced
     frame 1; returns z_ar: (B, auto_steps·H'W', D)."""
-    tpf = predictor.cfg.tokens_per_frame
+    tpf = _tokens_per_frame(predictor)
     z = torch.cat([h[:, :tpf], z_tf[:, :tpf]], dim=1)  # (B, 2·H'W', D): frame 0 (true), frame 1 (predicted)
     for n in range(1, auto_steps):
         steps = n + 1
@@ -100,6 +100,11 @@ class ACObjective:
     """(B, T·H'W', D) target features."""
 
 
+def _tokens_per_frame(predictor: torch.nn.Module) -> int:
+    """Tokens per frame of the predictor, or of the one inside a DDP wrapper."""
+    return getattr(predictor, "module", predictor).cfg.tokens_per_frame
+
+
 def ac_objective(encoder: VideoEncoder, predictor: ActionConditionedPredictor, clips: torch.Tensor,
                  actions: torch.Tensor, states: torch.Tensor, extrinsics: torch.Tensor | None = None,
                  auto_steps: int = 2, normalize_reps: bool = True, loss_exp: float = 1.0) -> ACObjective:
@@ -116,7 +121,7 @@ def ac_objective(encoder: VideoEncoder, predictor: ActionConditionedPredictor, c
         h = normalize(h) if normalize_reps else h
     z_tf = teacher_forcing(predictor, h, actions, states, extrinsics, normalize_reps)
     z_ar = rollout(predictor, h, z_tf, actions, states, extrinsics, auto_steps, normalize_reps)
-    tpf = predictor.cfg.tokens_per_frame
+    tpf = _tokens_per_frame(predictor)
     loss_tf = prediction_loss(z_tf, h, tpf, loss_exp)
     loss_ar = prediction_loss(z_ar, h, tpf, loss_exp)
     return ACObjective(loss_tf, loss_ar, loss_tf + loss_ar, z_tf, z_ar, h)

@@ -104,15 +104,21 @@ def _permutation(seed: int, data_pass: int, count: int) -> torch.Tensor:
 
 
 class StepBatches(Sampler):
-    """Batches of window indices of steps ``start`` … ``end - 1`` (for ``DataLoader(batch_sampler=...)``)."""
+    """Batches of window indices of steps ``start`` … ``end - 1`` (for ``DataLoader(batch_sampler=...)``).
 
-    def __init__(self, seed: int, count: int, batch_size: int, start: int, end: int) -> None:
+    With ``world_size`` processes, rank r takes its contiguous share of every global batch of ``batch_size``:
+    positions ``step * batch_size + r * per_rank + i`` (``per_rank = batch_size / world_size``), so the global
+    batch of a step is the same at any world size."""
+
+    def __init__(self, seed: int, count: int, batch_size: int, start: int, end: int, rank: int = 0,
+                 world_size: int = 1) -> None:
         self.seed, self.count, self.batch_size, self.start, self.end = seed, count, batch_size, start, end
+        self.per_rank, self.rank = batch_size // world_size, rank
 
     def __len__(self) -> int:
         return max(0, self.end - self.start)
 
     def __iter__(self) -> Iterator[list[int]]:
         for step in range(self.start, self.end):
-            first = step * self.batch_size
-            yield [window_order(self.seed, first + i, self.count) for i in range(self.batch_size)]
+            first = step * self.batch_size + self.rank * self.per_rank
+            yield [window_order(self.seed, first + i, self.count) for i in range(self.per_rank)]
