@@ -73,8 +73,8 @@ def test_the_readme_names_every_shipped_preset():
     assert not missing, f"README.md does not name the presets {missing}"
 
 
-def test_test_files_named_in_the_docs_exist():
+def test_package_and_test_files_named_in_the_docs_exist():
     texts = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-    named = {m for path in texts for m in re.findall(r"tests/[\w/]+\.py", path.read_text())}
+    named = {m for path in texts for m in re.findall(r"(?<![\w/])(?:tests|vjepa)/[\w/]+\.(?:py|yaml)", path.read_text())}
     missing = sorted(name for name in named if not (ROOT / name).is_file())
-    assert not missing, f"the docs name test files that do not exist: {missing}"
+    assert not missing, f"the docs name files that do not exist: {missing}"
