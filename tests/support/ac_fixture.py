@@ -6,15 +6,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file
 
+from support.official_fixture import ReferenceSet
 from vjepa.models.ac_predictor import ACPredictorConfig
 from vjepa.models.encoder import EncoderConfig
 
@@ -22,16 +20,7 @@ DEFAULT = Path(__file__).resolve().parents[1] / "fixtures" / "official_vjepa2_ac
 
 
 @dataclass
-class ACFixture:
-    root: Path
-
-    @cached_property
-    def config(self) -> dict:
-        return json.loads((self.root / "config.json").read_text())
-
-    @cached_property
-    def vectors(self) -> dict[str, torch.Tensor]:
-        return load_file(str(self.root / "vectors.safetensors"))
+class ACFixture(ReferenceSet):
 
     @property
     def weights(self) -> Path:

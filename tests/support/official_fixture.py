@@ -19,7 +19,9 @@ DEFAULT = Path(__file__).resolve().parents[1] / "fixtures" / "official_vjepa_tin
 
 
 @dataclass
-class OfficialFixture:
+class ReferenceSet:
+    """A folder of reference vectors: ``config.json`` (every size) and ``vectors.safetensors``."""
+
     root: Path
 
     @cached_property
@@ -29,6 +31,10 @@ class OfficialFixture:
     @cached_property
     def vectors(self) -> dict[str, torch.Tensor]:
         return load_file(str(self.root / "vectors.safetensors"))
+
+
+@dataclass
+class OfficialFixture(ReferenceSet):
 
     @property
     def checkpoint(self) -> Path:
