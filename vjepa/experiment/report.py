@@ -187,5 +187,5 @@ def write_outputs(out_dir: str | Path, results: dict[str, Any]) -> list[Path]:
              "results.json": json.dumps(json_safe(results), indent=1) + "\n", "report.md": report_text(results)}
     for name, text in files.items():
         atomic_write(out / name, lambda p, text=text: Path(p).write_text(text))
-    atomic_write(out / "figure5.png", lambda p: plot_figure5(results, p))
+    plot_figure5(results, out / "figure5.png")  # core.plots writes it atomically
     return [out / name for name in [*files, "figure5.png"]]
