@@ -25,13 +25,16 @@ from dataclasses import dataclass
 
 import torch
 
-from vjepa.core.errors import ConfigError
+from vjepa.core import formats
+from vjepa.core.errors import CheckpointError, ConfigError
 from vjepa.core.progress import progress_bar
 from vjepa.data.physics import PROPERTIES, make_quadruplets
 from vjepa.models.encoder import VideoEncoder
 from vjepa.models.predictor import Predictor
 from vjepa.surprise.score import SurpriseSettings, resolve_settings, score_clip
 from vjepa.surprise.voe import PropertyAccuracy, QuadScores, VoeReport, accuracy_rows, quad_outcome, wilson_interval
+from vjepa.weights.detect import detect
+from vjepa.weights.predictive import load_predictive
 
 Modules = tuple[VideoEncoder, Predictor, VideoEncoder]
 
@@ -64,24 +67,14 @@ class PhysicsVoe:
 
 def load_modules(checkpoint: str | os.PathLike) -> Modules:
     """Context encoder, predictor and target encoder of a pretraining checkpoint (``OUT/checkpoints/*.pt``; an
-    export holds the target encoder only), eval mode."""
-    from vjepa.config.loader import config_from_dict
-    from vjepa.pretrain.build import build_models
-    from vjepa.pretrain.checkpoint import read_checkpoint
-
-    ckpt = read_checkpoint(checkpoint)
-    if not isinstance(ckpt.get("config"), dict) or any(k not in ckpt for k in ("encoder", "predictor",
-                                                                                "target_encoder")):
-        raise ConfigError(f"{checkpoint}: surprise needs a pretraining checkpoint with its config, context encoder, "
-                          "predictor and target encoder")
-    cfg = config_from_dict(ckpt["config"], str(checkpoint))
-    if cfg.objective != "vjepa":
-        raise ConfigError(f"{checkpoint}: objective {cfg.objective!r}; the physics VoE scores V-JEPA models")
-    modules = build_models(cfg)
-    for module, name in zip(modules, ("encoder", "predictor", "target_encoder")):
-        module.load_state_dict(ckpt[name])
-        module.eval()
-    return modules
+    export holds the target encoder only), eval mode, through the one loader (:mod:`vjepa.weights.predictive`)."""
+    source = detect(checkpoint)
+    if source.kind != "train-checkpoint":
+        raise CheckpointError(f"{checkpoint}: not a vjepa training checkpoint (format {formats.TRAIN_CHECKPOINT})")
+    model = load_predictive(source)
+    if model.objective != "latent":
+        raise ConfigError(f"{checkpoint}: objective 'pixel'; the physics VoE scores V-JEPA models")
+    return model.encoder, model.predictor, model.target_encoder
 
 
 def random_init_like(modules: Modules, seed: int = 0) -> Modules:
